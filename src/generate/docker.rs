@@ -1,0 +1,34 @@
+//! Per-service container files: `Dockerfile` and `.dockerignore`, from `templates/ecosystems/<ecosystem>/`.
+
+use super::{Artifact, Context, GenerateError, templates, with_header};
+
+pub fn artifacts(context: &Context) -> Result<Vec<Artifact>, GenerateError> {
+    let mut out = Vec::new();
+    for service in &context.services {
+        let eco = service.service.ecosystem.as_str();
+        let extra = [(
+            "service",
+            serde_json::to_value(service).expect("service serializes"),
+        )];
+        for (template, file, reason) in [
+            ("Dockerfile", "Dockerfile", "multi-stage image build"),
+            (
+                "dockerignore",
+                ".dockerignore",
+                "keeps the build context small and free of secrets",
+            ),
+        ] {
+            let name = format!("ecosystems/{eco}/{template}");
+            if !templates::exists(&name) {
+                continue;
+            }
+            let body = templates::render(&name, context, &extra)?;
+            out.push(Artifact {
+                path: format!("{}{file}", service.dir),
+                contents: with_header("#", &service.summary, body),
+                reason: format!("{}: {reason} ({})", service.service.name, service.summary),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,7 @@
+//! The monitoring artifacts. NOT BUILT YET: generates nothing.
+
+use super::{Artifact, Context, GenerateError};
+
+pub fn artifacts(_context: &Context) -> Result<Vec<Artifact>, GenerateError> {
+    Ok(Vec::new())
+}

@@ -24,7 +24,7 @@ pub fn artifacts(context: &Context) -> Result<Vec<Artifact>, GenerateError> {
             }
             let body = templates::render(&name, context, &extra)?;
             out.push(Artifact {
-                path: format!("{}{file}", service.dir),
+                path: target.clone(),
                 contents: with_header("#", &service.summary, body),
                 reason: format!("{}: {reason} ({})", service.service.name, service.summary),
             });

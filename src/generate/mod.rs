@@ -89,6 +89,13 @@ pub struct ServiceView {
     pub dockerfile: String,
     /// Whether `dockerfile` is the repository's own file rather than a generated one.
     pub dockerfile_kept: bool,
+    /// Docker build context relative to the repository root (`.` for the root): the `build_context`
+    /// fact (a workspace root) or else the service folder.
+    pub context: String,
+    /// Where the `.dockerignore` for this build goes: at the context root when the context is the
+    /// service folder, else beside the Dockerfile as `Dockerfile.dockerignore` (BuildKit reads it there),
+    /// so workspace members sharing one context do not fight over one file.
+    pub dockerignore: String,
     /// One line naming the facts the service's artifacts come from.
     pub summary: String,
 }
@@ -105,7 +112,20 @@ impl Context {
                     format!("{}/", s.path)
                 };
                 let dockerfile = format!("{dir}Dockerfile");
+                let context = s
+                    .facts
+                    .get("build_context")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or(&s.path)
+                    .to_string();
+                let dockerignore = if context == s.path {
+                    format!("{dir}.dockerignore")
+                } else {
+                    format!("{dockerfile}.dockerignore")
+                };
                 ServiceView {
+                    context,
+                    dockerignore,
                     service: s.clone(),
                     facts: s.facts.clone(),
                     dockerfile_kept: profile.existing_files.contains(&dockerfile),

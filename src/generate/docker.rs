@@ -10,11 +10,11 @@ pub fn artifacts(context: &Context) -> Result<Vec<Artifact>, GenerateError> {
             "service",
             serde_json::to_value(service).expect("service serializes"),
         )];
-        for (template, file, reason) in [
-            ("Dockerfile", "Dockerfile", "multi-stage image build"),
+        for (template, target, reason) in [
+            ("Dockerfile", &service.dockerfile, "multi-stage image build"),
             (
                 "dockerignore",
-                ".dockerignore",
+                &service.dockerignore,
                 "keeps the build context small and free of secrets",
             ),
         ] {

@@ -129,13 +129,19 @@ pub fn validate_tree(out: &Path) -> Vec<String> {
             let target = result["Target"].as_str().unwrap_or("?");
             for m in result["Misconfigurations"].as_array().into_iter().flatten() {
                 let id = m["ID"].as_str().unwrap_or("?");
+                // The check is named either by its ID (`DS-0026`) or its short name (`DS026`).
+                let short = m["Namespace"]
+                    .as_str()
+                    .and_then(|n| n.rsplit('.').next())
+                    .unwrap_or(id);
                 let severity = m["Severity"].as_str().unwrap_or("?");
                 let line = &m["CauseMetadata"]["StartLine"];
                 let explained = severity == "LOW"
                     && std::fs::read_to_string(out.join(target)).is_ok_and(|body| {
                         body.lines().any(|l| {
                             let l = l.trim_start();
-                            (l.starts_with('#') || l.starts_with("//")) && l.contains(id)
+                            (l.starts_with('#') || l.starts_with("//"))
+                                && (l.contains(id) || l.contains(short))
                         })
                     });
                 if !explained {

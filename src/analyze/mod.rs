@@ -222,6 +222,15 @@ fn discover_services(tree: &RepoTree) -> Vec<Service> {
     }
     for s in &mut services {
         s.name = service_name(&s.name);
+        // The repository's own Dockerfile is used as is, so the port it exposes is the one that counts.
+        let dockerfile = tree::join(if s.path == "." { "" } else { &s.path }, "Dockerfile");
+        if let Some(port) = tree
+            .read_text(&dockerfile)
+            .as_deref()
+            .and_then(dockerfile_port)
+        {
+            s.port = Some(port);
+        }
     }
     services.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.name.cmp(&b.name)));
     let mut seen = BTreeSet::new();
@@ -235,6 +244,17 @@ fn discover_services(tree: &RepoTree) -> Vec<Service> {
         s.name = name;
     }
     services
+}
+
+/// The first port a Dockerfile `EXPOSE`s (`EXPOSE 8080`, `EXPOSE 8080/tcp`).
+fn dockerfile_port(dockerfile: &str) -> Option<u16> {
+    dockerfile.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        if !words.next()?.eq_ignore_ascii_case("EXPOSE") {
+            return None;
+        }
+        words.find_map(|w| w.split('/').next()?.parse().ok())
+    })
 }
 
 fn is_claimed(claimed: &BTreeSet<String>, dir: &str) -> bool {
@@ -264,5 +284,38 @@ pub fn service_name(raw: &str) -> String {
         "app".to_string()
     } else {
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_names_are_dns_labels() {
+        assert_eq!(service_name("@shop/Web_App"), "web-app");
+        assert_eq!(service_name("My API!!"), "my-api");
+        assert_eq!(service_name("___"), "app");
+        assert_eq!(service_name(&"x".repeat(80)).len(), 40);
+    }
+
+    #[test]
+    fn exposed_port_of_a_dockerfile() {
+        assert_eq!(
+            dockerfile_port("FROM x\nexpose 8080/tcp 9090\n"),
+            Some(8080)
+        );
+        assert_eq!(dockerfile_port("FROM x\nEXPOSE ${PORT}\n"), None);
+        assert_eq!(dockerfile_port("FROM x\n# EXPOSE 1\n"), None);
+    }
+
+    #[test]
+    fn claimed_dirs_cover_their_subtrees() {
+        let claimed: BTreeSet<String> = ["apps/web".to_string()].into();
+        assert!(is_claimed(&claimed, "apps/web"));
+        assert!(is_claimed(&claimed, "apps/web/src"));
+        assert!(!is_claimed(&claimed, "apps/web2"));
+        let root: BTreeSet<String> = [String::new()].into();
+        assert!(is_claimed(&root, "anything"));
     }
 }

@@ -1,10 +1,10 @@
 //! Generation: a [`RepoProfile`] and settings in, artifacts (path + contents) out. Pure: no I/O.
 
-mod ci;
-mod compose;
-mod deploy;
+pub mod ci;
+pub mod compose;
+pub mod deploy;
 mod docker;
-mod monitoring;
+pub mod monitoring;
 pub mod templates;
 
 use crate::profile::{Cloud, RepoProfile, Service};
@@ -75,6 +75,8 @@ pub struct Context {
     pub services: Vec<ServiceView>,
     /// The services' ecosystems, each once, in a stable order.
     pub ecosystems: Vec<String>,
+    /// The repository's own files that opsmith would otherwise generate (see `RepoProfile`).
+    pub existing_files: Vec<String>,
 }
 
 /// A service as the templates see it: the profile's fields, its facts, and derived names.
@@ -146,6 +148,7 @@ impl Context {
             cloud: settings.cloud,
             services,
             ecosystems,
+            existing_files: profile.existing_files.clone(),
         }
     }
 

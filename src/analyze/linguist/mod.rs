@@ -1,8 +1,31 @@
 //! Language detection the way GitHub's linguist does it, from linguist's own data files.
 //!
-//! STUB: the real strategies (modeline, filename, shebang, extension, heuristics) are being built.
+//! Strategies run in linguist's order (modeline, filename, shebang, extension, XML, manpage, heuristics);
+//! each narrows the candidates, and the first that leaves exactly one decides. linguist would hand
+//! candidates still ambiguous after the heuristics to its Bayesian classifier, which opsmith does not ship:
+//! see [`Linguist::fallback`] for the deterministic choice made instead.
 
-use crate::analyze::tree::RepoTree;
+mod attributes;
+mod generated;
+pub mod heuristics;
+pub mod languages;
+mod modeline;
+pub mod pattern;
+mod shebang;
+
+pub use attributes::GitAttributes;
+use heuristics::Heuristics;
+use languages::{LangId, LanguageType, Languages};
+use pattern::Text;
+use std::sync::OnceLock;
+
+const LANGUAGES_YML: &str = include_str!("../../../data/linguist/languages.yml");
+const HEURISTICS_YML: &str = include_str!("../../../data/linguist/heuristics.yml");
+const VENDOR_YML: &str = include_str!("../../../data/linguist/vendor.yml");
+const DOCUMENTATION_YML: &str = include_str!("../../../data/linguist/documentation.yml");
+
+/// How much of a file the caller reads (`head`); a head this long may not be the whole file.
+pub const HEAD_LIMIT: usize = crate::analyze::tree::HEAD_BYTES;
 
 /// linguist's `.gitattributes` overrides for one path; `None` means "not set".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -12,20 +35,6 @@ pub struct Attributes {
     pub documentation: Option<bool>,
     pub detectable: Option<bool>,
     pub language: Option<String>,
-}
-
-/// Every `.gitattributes` file of a tree, ready to answer for any path.
-#[derive(Debug, Default)]
-pub struct GitAttributes {}
-
-impl GitAttributes {
-    pub fn load(_tree: &RepoTree) -> Self {
-        GitAttributes {}
-    }
-
-    pub fn for_path(&self, _path: &str) -> Attributes {
-        Attributes::default()
-    }
 }
 
 /// The verdict on one file.
@@ -38,30 +47,400 @@ pub struct Classified {
     pub stats_language: Option<&'static str>,
 }
 
+/// The step that decided a file's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Empty or binary content: no language.
+    Content,
+    Modeline,
+    Filename,
+    Shebang,
+    Extension,
+    Xml,
+    Heuristics,
+    /// The deterministic stand-in for linguist's classifier (also: nothing matched at all).
+    Fallback,
+}
+
 /// linguist's data, loaded once.
-pub struct Linguist {}
+pub struct Linguist {
+    pub languages: Languages,
+    pub heuristics: Heuristics,
+    vendor: PathRules,
+    documentation: PathRules,
+    xml: Option<LangId>,
+    roff: [Option<LangId>; 2],
+}
 
-impl Linguist {
-    pub fn get() -> &'static Linguist {
-        static L: Linguist = Linguist {};
-        &L
-    }
+/// A list of path regexes from `vendor.yml` or `documentation.yml`, compiled lazily as one alternation.
+struct PathRules {
+    sources: Vec<String>,
+    regex: OnceLock<Option<regex::bytes::Regex>>,
+}
 
-    /// Classifies one file from its path (relative, `/`-separated), its first bytes and its attributes.
-    pub fn classify(&self, _path: &str, _head: &[u8], _attrs: &Attributes) -> Classified {
-        Classified {
-            language: None,
-            stats_language: None,
+impl PathRules {
+    fn parse(yaml: &str) -> PathRules {
+        let sources: Vec<String> = serde_saphyr::from_str(yaml).unwrap_or_default();
+        PathRules {
+            sources,
+            regex: OnceLock::new(),
         }
     }
 
+    fn regex(&self) -> Option<&regex::bytes::Regex> {
+        self.regex
+            .get_or_init(|| {
+                let joined = self
+                    .sources
+                    .iter()
+                    .map(|s| format!("(?:{})", pattern::translate(s, false)))
+                    .collect::<Vec<_>>()
+                    .join("|");
+                regex::bytes::RegexBuilder::new(&joined)
+                    .unicode(false)
+                    .size_limit(64 << 20)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    fn is_match(&self, path: &str) -> bool {
+        self.regex().is_some_and(|r| r.is_match(path.as_bytes()))
+    }
+}
+
+/// A small set of candidate languages, kept on the stack.
+#[derive(Clone, Copy)]
+struct Candidates {
+    ids: [LangId; 32],
+    len: usize,
+}
+
+impl Candidates {
+    const EMPTY: Candidates = Candidates {
+        ids: [0; 32],
+        len: 0,
+    };
+
+    fn from(ids: &[LangId]) -> Candidates {
+        let mut c = Candidates::EMPTY;
+        for &id in ids.iter().take(32) {
+            c.ids[c.len] = id;
+            c.len += 1;
+        }
+        c
+    }
+
+    fn as_slice(&self) -> &[LangId] {
+        &self.ids[..self.len]
+    }
+
+    /// linguist's narrowing step: a strategy's answer, intersected with the candidates so far when there
+    /// are any; an empty result leaves the candidates as they were.
+    fn narrow(&mut self, found: &[LangId]) {
+        if found.is_empty() {
+            return;
+        }
+        let next = if self.len == 0 {
+            Candidates::from(found)
+        } else {
+            let mut n = Candidates::EMPTY;
+            for &id in self.as_slice() {
+                if found.contains(&id) {
+                    n.ids[n.len] = id;
+                    n.len += 1;
+                }
+            }
+            n
+        };
+        if next.len > 0 {
+            *self = next;
+        }
+    }
+
+    fn single(&self) -> Option<LangId> {
+        (self.len == 1).then(|| self.ids[0])
+    }
+}
+
+impl Linguist {
+    pub fn get() -> &'static Linguist {
+        static L: OnceLock<Linguist> = OnceLock::new();
+        L.get_or_init(Linguist::load)
+    }
+
+    fn load() -> Linguist {
+        let languages = Languages::parse(LANGUAGES_YML);
+        let heuristics = Heuristics::parse(HEURISTICS_YML, &languages);
+        Linguist {
+            xml: languages.by_name("XML"),
+            roff: [languages.by_name("Roff Manpage"), languages.by_name("Roff")],
+            heuristics,
+            languages,
+            vendor: PathRules::parse(VENDOR_YML),
+            documentation: PathRules::parse(DOCUMENTATION_YML),
+        }
+    }
+
+    /// Classifies one file from its path (relative, `/`-separated), its first bytes and its attributes.
+    pub fn classify(&'static self, path: &str, head: &[u8], attrs: &Attributes) -> Classified {
+        let id = match attrs.language.as_deref() {
+            Some(name) => self.languages.by_alias(name),
+            None => self.detect(path, head),
+        };
+        let Some(id) = id else {
+            return Classified {
+                language: None,
+                stats_language: None,
+            };
+        };
+        let lang = self.languages.get(id);
+        // Cheapest checks first: most data and prose files stop at the type.
+        let counted = attrs.detectable.unwrap_or(matches!(
+            lang.kind,
+            LanguageType::Programming | LanguageType::Markup
+        )) && !attrs.vendored.unwrap_or_else(|| self.is_vendored(path))
+            && !attrs
+                .documentation
+                .unwrap_or_else(|| self.is_documentation(path))
+            && !attrs
+                .generated
+                .unwrap_or_else(|| generated::is_generated(path, head));
+        Classified {
+            language: Some(lang.name.as_str()),
+            stats_language: counted.then(|| self.languages.get(lang.group).name.as_str()),
+        }
+    }
+
+    /// The language of a file from its path and first bytes, None for binary, empty or unknown files.
+    pub fn detect(&self, path: &str, head: &[u8]) -> Option<LangId> {
+        self.explain(path, head).0
+    }
+
+    /// The language's name and the strategy that decided it (for tests and diagnostics).
+    pub fn explain_name(&self, path: &str, head: &[u8]) -> (Option<&str>, Strategy) {
+        let (id, strategy) = self.explain(path, head);
+        (id.map(|id| self.languages.get(id).name.as_str()), strategy)
+    }
+
+    /// [`Linguist::detect`], also saying which strategy decided.
+    pub fn explain(&self, path: &str, head: &[u8]) -> (Option<LangId>, Strategy) {
+        if head.is_empty() || is_binary(head) {
+            return (None, Strategy::Content);
+        }
+        let name = path.rsplit('/').next().unwrap_or(path);
+
+        // Modeline (the function tests cheaply for an editor setting before running any regex).
+        if let Some(mode) = modeline::modeline(head, head.len() < HEAD_LIMIT)
+            && let Some(id) = self.languages.by_alias(&mode)
+        {
+            return (Some(id), Strategy::Modeline);
+        }
+
+        let mut candidates = Candidates::EMPTY;
+        candidates.narrow(self.languages.by_filename(name));
+        if let Some(id) = candidates.single() {
+            return (Some(id), Strategy::Filename);
+        }
+
+        if let Some(interpreter) = shebang::interpreter(head) {
+            candidates.narrow(self.languages.by_interpreter(interpreter));
+            if let Some(id) = candidates.single() {
+                return (Some(id), Strategy::Shebang);
+            }
+        }
+
+        let mut lower_buf = [0u8; 256];
+        let lower = lowercase(name, &mut lower_buf);
+        let extension = self.extension(&lower);
+        if let Some((_, ids)) = extension {
+            candidates.narrow(ids);
+            if let Some(id) = candidates.single() {
+                return (Some(id), Strategy::Extension);
+            }
+        }
+
+        if candidates.len == 0 {
+            // XML: an XML declaration in the first two lines.
+            let two_lines = head
+                .split(|&b| b == b'\n')
+                .take(2)
+                .fold(0, |n, l| n + l.len() + 1)
+                .min(head.len());
+            if memchr::memmem::find(&head[..two_lines], b"<?xml version=").is_some() {
+                return (self.xml, Strategy::Xml);
+            }
+            // Manpage: conventional man page extensions.
+            if is_manpage_name(&lower) {
+                let roff: Vec<LangId> = self.roff.iter().flatten().copied().collect();
+                candidates.narrow(&roff);
+            }
+        }
+
+        if let Some(index) = self.heuristics.find(&lower) {
+            let found = self.heuristics.run(index, &Text::new(head));
+            if found.len() == 1 {
+                return (Some(found[0]), Strategy::Heuristics);
+            }
+            if !found.is_empty() {
+                candidates = Candidates::from(found);
+            }
+        }
+
+        (
+            self.fallback(&candidates, extension.map(|(e, _)| e)),
+            Strategy::Fallback,
+        )
+    }
+
+    /// The deterministic stand-in for linguist's Bayesian classifier, for candidates the heuristics left
+    /// ambiguous: first a language whose primary (first-listed) extension is the file's extension, then
+    /// the more widely used language ([`WIDELY_USED`]), then programming over markup over data over prose,
+    /// then languages.yml order (alphabetical).
+    fn fallback(&self, candidates: &Candidates, extension: Option<&str>) -> Option<LangId> {
+        candidates.as_slice().iter().copied().min_by_key(|&id| {
+            let lang = self.languages.get(id);
+            let primary = extension.is_some() && lang.primary_extension.as_deref() == extension;
+            let usage = WIDELY_USED
+                .iter()
+                .position(|n| *n == lang.name)
+                .unwrap_or(WIDELY_USED.len());
+            (!primary, usage, lang.kind.rank(), id)
+        })
+    }
+
+    /// The longest extension of a lower-cased file name that some language declares (`.d.ts` before
+    /// `.ts`), with its languages. A dotfile's whole name counts as its extension, as in linguist.
+    fn extension<'a>(&self, lower: &'a str) -> Option<(&'a str, &[LangId])> {
+        let max = self.languages.max_extension_dots;
+        let skip = lower.matches('.').count().saturating_sub(max);
+        lower.match_indices('.').skip(skip).find_map(|(i, _)| {
+            let ext = &lower[i..];
+            let ids = self.languages.by_extension(ext);
+            (!ids.is_empty()).then_some((ext, ids))
+        })
+    }
+
     /// Whether linguist's `vendor.yml` marks the path as vendored (dependencies, build output, …).
-    pub fn is_vendored(&self, _path: &str) -> bool {
-        false
+    pub fn is_vendored(&self, path: &str) -> bool {
+        self.vendor.is_match(path)
     }
 
     /// Whether linguist's `documentation.yml` marks the path as documentation.
-    pub fn is_documentation(&self, _path: &str) -> bool {
-        false
+    pub fn is_documentation(&self, path: &str) -> bool {
+        self.documentation.is_match(path)
+    }
+}
+
+/// Languages by how common they are on GitHub, most common first: the fallback's tie-breaker (a `.rs` file
+/// no heuristic recognises is far more likely Rust than RenderScript).
+const WIDELY_USED: &[&str] = &[
+    "JavaScript",
+    "Python",
+    "TypeScript",
+    "Java",
+    "C#",
+    "C++",
+    "PHP",
+    "Shell",
+    "C",
+    "Go",
+    "Ruby",
+    "Rust",
+    "Kotlin",
+    "Swift",
+    "HTML",
+    "CSS",
+    "Markdown",
+    "Dart",
+    "Objective-C",
+    "Scala",
+    "Lua",
+    "PowerShell",
+    "R",
+    "Perl",
+    "MATLAB",
+    "Haskell",
+    "Elixir",
+    "Groovy",
+    "Clojure",
+    "Julia",
+    "Vue",
+    "SQL",
+    "Makefile",
+    "Dockerfile",
+    "TeX",
+    "Assembly",
+    "Erlang",
+    "OCaml",
+    "F#",
+    "Fortran",
+    "Visual Basic .NET",
+    "Pascal",
+    "Prolog",
+    "JSON",
+    "YAML",
+    "XML",
+    "Text",
+];
+
+/// Lower-cases an ASCII file name into `buf` without allocating when it fits.
+fn lowercase<'a>(name: &'a str, buf: &'a mut [u8; 256]) -> std::borrow::Cow<'a, str> {
+    if !name.bytes().any(|b| b.is_ascii_uppercase()) {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    if name.len() <= buf.len() {
+        let out = &mut buf[..name.len()];
+        out.copy_from_slice(name.as_bytes());
+        out.make_ascii_lowercase();
+        if let Ok(s) = std::str::from_utf8(out) {
+            return std::borrow::Cow::Borrowed(s);
+        }
+    }
+    std::borrow::Cow::Owned(name.to_ascii_lowercase())
+}
+
+/// linguist's MANPAGE_EXTS: `.1`–`.9` with optional suffix, `.0p`, `.n`, `.man`, `.mdoc`, each optionally `.in`.
+fn is_manpage_name(lower: &str) -> bool {
+    let base = lower.strip_suffix(".in").unwrap_or(lower);
+    let Some((_, ext)) = base.rsplit_once('.') else {
+        return false;
+    };
+    let b = ext.as_bytes();
+    match b.first() {
+        Some(b'1'..=b'9') => {
+            b.len() == 1
+                || (!b[1].is_ascii_digit()
+                    && b[1..]
+                        .iter()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_'))
+        }
+        _ => matches!(ext, "0p" | "n" | "man" | "mdoc"),
+    }
+}
+
+/// A NUL byte, or more than one byte in ten that no text file holds (controls other than whitespace, ESC
+/// and form feed), marks binary content.
+fn is_binary(head: &[u8]) -> bool {
+    if memchr::memchr(0, head).is_some() {
+        return true;
+    }
+    let odd = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b | 0x08))
+        .count();
+    odd * 10 > head.len()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn path_rules_load() {
+        let r: Result<Vec<String>, _> = serde_saphyr::from_str(super::VENDOR_YML);
+        assert!(r.is_ok(), "{:?}", r.err().map(|e| e.to_string()));
+        let l = super::Linguist::get();
+        assert!(l.vendor.regex().is_some());
+        assert!(l.documentation.regex().is_some());
     }
 }

@@ -1,0 +1,26 @@
+output "registry_login_server" {
+  description = "Container registry: images are pushed as <registry>/<service>:<image_tag>."
+  value       = azurerm_container_registry.main.login_server
+}
+
+output "registry_name" {
+  description = "Name of the container registry (for `az acr login --name`)."
+  value       = azurerm_container_registry.main.name
+}
+
+{% if deploy.has_web -%}
+output "service_urls" {
+  description = "HTTPS URL per service with ingress (internal ones resolve only inside the Container Apps environment)."
+  value       = { for name, app in azurerm_container_app.service : name => "https://${app.ingress[0].fqdn}" if length(app.ingress) > 0 }
+}
+
+{% endif -%}
+output "resource_group_name" {
+  description = "Resource group holding the deployment."
+  value       = azurerm_resource_group.main.name
+}
+
+output "github_client_ids" {
+  description = "Set the repository variables AZURE_PLAN_CLIENT_ID and AZURE_DEPLOY_CLIENT_ID to these."
+  value       = { for name, identity in azurerm_user_assigned_identity.github : name => identity.client_id }
+}

@@ -1,0 +1,19 @@
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    azurerm = {
+      source  = "hashicorp/azurerm"
+      # 4.37 or newer: logs_destination on the Container Apps environment.
+      version = "~> 4.37"
+    }
+  }
+}
+
+provider "azurerm" {
+  subscription_id = var.subscription_id
+
+  features {}
+}
+
+data "azurerm_client_config" "current" {}

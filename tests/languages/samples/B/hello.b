@@ -1,0 +1,6 @@
+main() {
+  extrn putchar;
+  auto c;
+  c = 'A';
+  putchar(c);
+}

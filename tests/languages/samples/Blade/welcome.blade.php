@@ -1,0 +1,5 @@
+@extends('layouts.app')
+
+@section('content')
+  <h1>Hello, {{ $name }}</h1>
+@endsection

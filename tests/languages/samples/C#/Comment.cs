@@ -1,0 +1,2 @@
+// A record without any using directive.
+public record Service(string Name, int Port);

@@ -1,0 +1,2 @@
+#pragma once
+namespace opsmith { int add(int a, int b); }

@@ -1,0 +1,6 @@
+#pragma once
+
+template <typename T>
+struct Registry {
+    T *items;
+};

@@ -1,0 +1,10 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace opsmith {
+class Service {
+public:
+    std::string name;
+};
+}

@@ -1,0 +1,4 @@
+fn main() {
+    let x: felt252 = 1;
+    println!("{}", x);
+}

@@ -1,0 +1,3 @@
+(in-package :cl-user)
+(defun greet (name)
+  (format t "Hello, ~a~%" name))

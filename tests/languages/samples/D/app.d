@@ -1,0 +1,8 @@
+module opsmith.app;
+
+import std.stdio;
+
+void main()
+{
+    writeln("hello");
+}

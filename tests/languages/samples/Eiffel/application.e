@@ -1,0 +1,10 @@
+class
+    APPLICATION
+create
+    make
+feature
+    make
+        do
+            print ("Hello%N")
+        end
+end

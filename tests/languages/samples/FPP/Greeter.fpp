@@ -1,0 +1,5 @@
+module Opsmith {
+  active component Greeter {
+    async input port run: Svc.Sched
+  }
+}

@@ -1,0 +1,2 @@
+: square ( n -- n*n ) dup * ;
+5 square .

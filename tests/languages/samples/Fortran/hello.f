@@ -1,0 +1,3 @@
+      PROGRAM HELLO
+      PRINT *, 'Hello'
+      END

@@ -1,0 +1,6 @@
+<#-- opsmith template -->
+<html>
+<body>
+  <h1>Hello ${user}!</h1>
+</body>
+</html>

@@ -1,0 +1,2 @@
+DeclareGlobalFunction("OpsmithSum");
+InstallGlobalFunction(OpsmithSum, function(l) return Sum(l); end);

@@ -1,0 +1,5 @@
+#using scripts\shared\util_shared;
+function init()
+{
+    level thread main();
+}

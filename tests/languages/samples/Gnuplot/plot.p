@@ -1,0 +1,3 @@
+set terminal png
+set output "opsmith.png"
+plot sin(x)

@@ -1,0 +1,5 @@
+uses java.util.ArrayList
+
+class Greeter {
+  function hello() : String { return "hi" }
+}

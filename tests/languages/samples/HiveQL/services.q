@@ -1,0 +1,2 @@
+CREATE TABLE services (name STRING, port INT);
+SELECT name FROM services;

@@ -1,0 +1,6 @@
+.class public Hello
+.super java/lang/Object
+.method public static main([Ljava/lang/String;)V
+    .limit stack 2
+    return
+.end method

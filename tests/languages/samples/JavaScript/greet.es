@@ -1,0 +1,4 @@
+'use strict';
+export default function greet(name) {
+  return `Hello ${name}`;
+}

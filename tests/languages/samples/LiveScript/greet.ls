@@ -1,0 +1,2 @@
+greet = (name) -> "Hello #name"
+console.log greet \world

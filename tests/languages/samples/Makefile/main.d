@@ -1,0 +1,2 @@
+build/main.o: src/main.c src/util.h \
+  src/config.h

@@ -1,0 +1,6 @@
+MODULE Hello;
+FROM InOut IMPORT WriteString, WriteLn;
+BEGIN
+  WriteString("Hello");
+  WriteLn
+END Hello.

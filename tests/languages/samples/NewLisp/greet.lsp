@@ -1,0 +1,2 @@
+(define (greet name) (string "Hello, " name))
+(println (greet "world"))

@@ -1,0 +1,3 @@
+def greet [name: string] {
+    $"Hello ($name)"
+}

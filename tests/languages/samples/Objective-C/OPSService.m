@@ -1,0 +1,7 @@
+#import "OPSService.h"
+
+@implementation OPSService
+- (NSString *)describe {
+    return self.name;
+}
+@end

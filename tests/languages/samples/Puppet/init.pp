@@ -1,0 +1,5 @@
+class opsmith {
+  package { 'opsmith':
+    ensure => installed,
+  }
+}

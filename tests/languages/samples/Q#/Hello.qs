@@ -1,0 +1,5 @@
+namespace Opsmith.Quantum {
+    operation HelloQ() : Unit {
+        Message("Hello");
+    }
+}

@@ -1,0 +1,4 @@
+use v6;
+
+sub greet(Str $name) { say "Hello, $name" }
+greet('world');

@@ -1,0 +1,2 @@
+let greet = (name) => "Hello " ++ name;
+module type Greeter = { let hello: string => string; };

@@ -1,0 +1,4 @@
+Require Import Arith.
+
+Theorem plus_0 : forall n, n + 0 = n.
+Proof. intros. lia. Qed.

@@ -1,0 +1,3 @@
+//! Constants shared by the crate.
+
+pub(crate) const LIMIT: usize = 8;

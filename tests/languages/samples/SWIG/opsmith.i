@@ -1,0 +1,5 @@
+%module opsmith
+%{
+#include "opsmith.h"
+%}
+int opsmith_add(int a, int b);

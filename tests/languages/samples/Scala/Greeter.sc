@@ -1,0 +1,5 @@
+import scala.io.StdIn
+
+class Greeter {
+  def hello(name: String): String = s"Hello $name"
+}

@@ -1,0 +1,3 @@
+(define (greet name)
+  (string-append "Hello, " name))
+(display (greet "world"))

@@ -1,0 +1,4 @@
+!Greeter methodsFor: 'greeting'!
+hello
+    ^ 'Hello'
+! !

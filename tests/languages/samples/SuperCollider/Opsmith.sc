@@ -1,0 +1,4 @@
+Opsmith {
+    *new { ^super.new.init }
+    init { "ready".postln }
+}

@@ -1,0 +1,3 @@
+DECLARE @count INT;
+SELECT @count = COUNT(*) FROM [dbo].[Services];
+GO

@@ -1,0 +1,3 @@
+export function Hello({ name }: { name: string }) {
+  return <p>Hello {name}</p>;
+}

@@ -1,0 +1,3 @@
+(function_item name: (identifier) @function)
+((identifier) @constant
+ (#match? @constant "^[A-Z]"))

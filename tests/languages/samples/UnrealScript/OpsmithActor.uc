@@ -1,0 +1,6 @@
+class OpsmithActor extends Actor;
+
+function PostBeginPlay()
+{
+    Super.PostBeginPlay();
+}

@@ -1,0 +1,4 @@
+Attribute VB_Name = "Opsmith"
+Sub Hello()
+    MsgBox "Hello"
+End Sub

@@ -1,0 +1,3 @@
+/ opsmith demo
+avg:{sum[x]%count x}
+\l utils.q

@@ -19,7 +19,7 @@ fn every_heuristics_pattern_compiles() {
     let failures: Vec<String> = h
         .patterns
         .iter()
-        .filter_map(|p| p.compile().err())
+        .filter_map(|p| p.compile().err().map(str::to_string))
         .collect();
     assert!(
         failures.is_empty(),
@@ -58,8 +58,14 @@ fn every_disambiguated_extension_has_a_sample() {
 
 /// Samples that no heuristic rule claims, decided by the fallback on purpose (file name: why).
 const DECIDED_BY_FALLBACK: &[(&str, &str)] = &[
-    ("limits.rs", "no Rust rule matches `pub(crate)`: Rust over RenderScript as more widely used"),
-    ("math.hh", "the .hh rule only recognises Hack: C++ as more widely used"),
+    (
+        "limits.rs",
+        "no Rust rule matches `pub(crate)`: Rust over RenderScript as more widely used",
+    ),
+    (
+        "math.hh",
+        "the .hh rule only recognises Hack: C++ as more widely used",
+    ),
 ];
 
 #[test]
@@ -274,7 +280,7 @@ fn gitattributes_overrides() {
         &[
             (
                 ".gitattributes",
-                "third_party/** linguist-vendored\nnode_modules/keep/** -linguist-vendored\n*.inc linguist-language=php\n/gen/*.rs linguist-generated=true\ndocs/*.rs linguist-documentation=false\n*.json linguist-detectable\nsrc/skip.rs -linguist-detectable\n",
+                "third_party/** linguist-vendored\nnode_modules/keep/** -linguist-vendored\n*.inc linguist-language=php\n/gen/*.rs linguist-generated=true\ndocs/*.rs linguist-documentation=false\n*.json linguist-detectable\nsrc/skip.rs -linguist-detectable\n*.tmpl linguist-language=GOLANG\n",
             ),
             ("src/main.rs", rs),
             ("src/skip.rs", rs),
@@ -286,6 +292,7 @@ fn gitattributes_overrides() {
             ("data/x.json", "{\"a\": 1}\n"),
             ("sub/.gitattributes", "*.rs linguist-language=C\n"),
             ("sub/x.rs", rs),
+            ("views/page.tmpl", "package views\n"),
         ],
     );
     let langs = languages_of(dir.path());
@@ -303,6 +310,7 @@ fn gitattributes_overrides() {
     assert_eq!(get("PHP"), Some(8), "linguist-language=php: {langs:?}");
     assert_eq!(get("JSON"), Some(9), "detectable JSON: {langs:?}");
     assert_eq!(get("C"), Some(13), "nested .gitattributes: {langs:?}");
+    assert_eq!(get("Go"), Some(14), "an alias, any case: {langs:?}");
 }
 
 /// `start` padded with `x` and a final newline to exactly `len` bytes.
@@ -337,5 +345,38 @@ fn percentages_of_a_mixed_tree() {
             ("TypeScript".to_string(), 300, 30.0),
             ("Shell".to_string(), 100, 10.0),
         ]
+    );
+}
+
+#[test]
+fn extensions_are_case_insensitive_and_longest_first() {
+    assert_eq!(language_of("SRC/MAIN.RS", "fn main() {}\n"), Some("Rust"));
+    assert_eq!(
+        language_of("lib/Util.H", "#include <vector>\n"),
+        Some("C++")
+    );
+    assert_eq!(
+        language_of("views/home.blade.php", "@section('x')\n@endsection\n"),
+        Some("Blade")
+    );
+    assert_eq!(
+        language_of("app/.eslintrc.json", "{\"root\": true}\n"),
+        Some("JSON with Comments")
+    );
+}
+
+#[test]
+fn generic_extensions_need_a_heuristic() {
+    // `.msg` is generic: a mail export matching no heuristic gets no language.
+    assert_eq!(
+        language_of("mail/hello.msg", "From: opsmith\n> quoted text\n"),
+        None
+    );
+    assert_eq!(
+        language_of(
+            "contracts/Token.sol",
+            "pragma solidity ^0.8.0;\ncontract Token {}\n"
+        ),
+        Some("Solidity")
     );
 }

@@ -481,19 +481,13 @@ fn assert_valid(generation: &Generation) {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// `docker-compose config` checks compose.yaml against the Compose specification's schema. It is not
-/// among the suite's installed validators yet (Debian's `docker-compose`), so it runs when present.
+/// `docker-compose config` (Debian's `docker-compose`, installed by scripts/install-test-tools) checks
+/// compose.yaml against the Compose specification's schema.
 fn compose_config(out: &std::path::Path) -> Vec<String> {
     if !out.join(COMPOSE).exists() {
         return Vec::new();
     }
-    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .map(|d| d.join("docker-compose"))
-        .find(|p| p.is_file());
-    let Some(tool) = found else {
-        eprintln!("docker-compose is not installed: compose.yaml checked as YAML only");
-        return Vec::new();
-    };
+    let tool = support::tool("docker-compose");
     // The build contexts must exist for the check.
     let compose: Value =
         serde_saphyr::from_str(&std::fs::read_to_string(out.join(COMPOSE)).unwrap()).unwrap();
@@ -916,6 +910,47 @@ fn go_commands_run_in_the_module_folder() {
     assert_eq!(setup["with"]["go-version-file"], "billing/go.mod");
     assert_eq!(setup["with"]["cache"], false);
     assert_valid(&generation);
+}
+
+/// On a real fixture, through the whole generator: each compose healthcheck is the HEALTHCHECK of the
+/// service's generated Dockerfile.
+#[test]
+fn compose_healthchecks_mirror_the_generated_dockerfiles() {
+    let generation = generation_of("monorepo-three", opsmith::profile::Cloud::Aws);
+    let compose = yaml(&generation, COMPOSE);
+    let mut mirrored = 0;
+    for (name, service) in compose["services"].as_object().unwrap() {
+        let context = service["build"]["context"].as_str().unwrap();
+        let dockerfile = format!(
+            "{}/{}",
+            context.trim_start_matches("./"),
+            service["build"]["dockerfile"].as_str().unwrap()
+        );
+        let dockerfile = dockerfile.trim_start_matches("./");
+        let text = &artifact(&generation, dockerfile).contents;
+        let joined = text.replace("\\\n", " ");
+        let probe = joined
+            .lines()
+            .find(|l| l.starts_with("HEALTHCHECK"))
+            .map(|l| l.split_once(" CMD ").expect("exec form").1.trim());
+        match (probe, service.get("healthcheck")) {
+            (Some(cmd), Some(check)) => {
+                let argv: Vec<String> = serde_json::from_str(cmd).unwrap();
+                let test: Vec<String> = check["test"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().replace("$$", "$"))
+                    .collect();
+                assert_eq!(test[0], "CMD", "{name}");
+                assert_eq!(test[1..], argv[..], "{name}");
+                mirrored += 1;
+            }
+            (None, None) => {}
+            (probe, check) => panic!("{name}: Dockerfile {probe:?}, compose {check:?}"),
+        }
+    }
+    assert!(mirrored > 0, "the fixture has services with a health probe");
 }
 
 #[test]

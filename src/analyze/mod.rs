@@ -222,14 +222,16 @@ fn discover_services(tree: &RepoTree) -> Vec<Service> {
     }
     for s in &mut services {
         s.name = service_name(&s.name);
-        // The repository's own Dockerfile is used as is, so the port it exposes is the one that counts.
+        // The repository's own Dockerfile is used as is: the port it exposes and the command it runs
+        // are the ones that count.
         let dockerfile = tree::join(if s.path == "." { "" } else { &s.path }, "Dockerfile");
-        if let Some(port) = tree
-            .read_text(&dockerfile)
-            .as_deref()
-            .and_then(dockerfile_port)
-        {
-            s.port = Some(port);
+        if let Some(text) = tree.read_text(&dockerfile) {
+            if let Some(port) = dockerfile_port(&text) {
+                s.port = Some(port);
+            }
+            if let Some(command) = dockerfile_command(&text) {
+                s.start_command = Some(command);
+            }
         }
     }
     services.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.name.cmp(&b.name)));
@@ -255,6 +257,35 @@ fn dockerfile_port(dockerfile: &str) -> Option<u16> {
         }
         words.find_map(|w| w.split('/').next()?.parse().ok())
     })
+}
+
+/// The command the image runs: ENTRYPOINT and CMD of the last stage, exec form (JSON) or shell form.
+fn dockerfile_command(dockerfile: &str) -> Option<String> {
+    let (mut entrypoint, mut cmd) = (None, None);
+    for line in dockerfile.lines() {
+        let line = line.trim();
+        let Some((word, rest)) = line.split_once(char::is_whitespace) else {
+            continue;
+        };
+        let slot = match word.to_ascii_uppercase().as_str() {
+            "FROM" => {
+                (entrypoint, cmd) = (None, None);
+                continue;
+            }
+            "ENTRYPOINT" => &mut entrypoint,
+            "CMD" => &mut cmd,
+            _ => continue,
+        };
+        let rest = rest.trim();
+        *slot = Some(match serde_json::from_str::<Vec<String>>(rest) {
+            Ok(words) => words.join(" "),
+            Err(_) => rest.to_string(),
+        });
+    }
+    match (entrypoint, cmd) {
+        (Some(e), Some(c)) => Some(format!("{e} {c}")),
+        (e, c) => e.or(c),
+    }
 }
 
 fn is_claimed(claimed: &BTreeSet<String>, dir: &str) -> bool {
@@ -307,6 +338,21 @@ mod tests {
         );
         assert_eq!(dockerfile_port("FROM x\nEXPOSE ${PORT}\n"), None);
         assert_eq!(dockerfile_port("FROM x\n# EXPOSE 1\n"), None);
+    }
+
+    #[test]
+    fn command_of_a_dockerfile() {
+        let df = "FROM a AS build\nCMD [\"make\"]\nFROM b\nCMD [\"uvicorn\", \"main:app\", \"--port\", \"9000\"]\n";
+        assert_eq!(
+            dockerfile_command(df).as_deref(),
+            Some("uvicorn main:app --port 9000")
+        );
+        let df = "FROM b\nENTRYPOINT [\"/app/server\"]\nCMD --verbose\n";
+        assert_eq!(
+            dockerfile_command(df).as_deref(),
+            Some("/app/server --verbose")
+        );
+        assert_eq!(dockerfile_command("FROM b\nRUN x\n"), None);
     }
 
     #[test]

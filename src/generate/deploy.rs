@@ -14,6 +14,7 @@ const MAX_PROJECT_LEN: usize = 16;
 /// Service names that usually take the requests for the site's own host name.
 const FRONT_DOOR_NAMES: [&str; 6] = ["web", "frontend", "app", "site", "www", "gateway"];
 
+/// The Terraform files for `context.cloud` and the deploy workflow; nothing when there is no service.
 pub fn artifacts(context: &Context) -> Result<Vec<Artifact>, GenerateError> {
     if context.services.is_empty() {
         return Ok(Vec::new());

@@ -18,6 +18,11 @@ pub fn artifacts(context: &Context) -> Result<Vec<Artifact>, GenerateError> {
                 "keeps the build context small and free of secrets",
             ),
         ] {
+            // The repository's own Dockerfile is used as is (`generate` lists it as kept), with the
+            // build context it was written for: a generated .dockerignore could drop files it copies.
+            if service.dockerfile_kept && template == "dockerignore" {
+                continue;
+            }
             let name = format!("ecosystems/{eco}/{template}");
             if !templates::exists(&name) {
                 continue;

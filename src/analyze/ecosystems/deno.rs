@@ -3,7 +3,9 @@
 //!
 //! Facts set besides the shared contract (FACTS.md): `default_runtime_version`, `config` (the config
 //! file name), `entry` (the main module, relative to the service), `cmd` (the exec-form start
-//! command), `cache_command` (pre-compiles the entry in the build stage), `has_build`.
+//! command), `cache_command` (pre-compiles the entry in the build stage), `has_build`,
+//! `manifest_copies` (`{dir, files}` groups to copy before the download). Members of a Deno
+//! workspace (`"workspace": [...]` in the root config) build from the workspace root.
 
 use super::node::{health_in_code, health_in_routes, port_in_code, port_in_command};
 use super::{Detection, Detector, dir_name, service_path, version};
@@ -21,15 +23,119 @@ pub struct Deno;
 
 impl Detector for Deno {
     fn detect(&self, tree: &RepoTree, dir: &str) -> Option<Detection> {
-        let (config_name, config) = ["deno.json", "deno.jsonc"].iter().find_map(|name| {
-            let text = tree.read_text(&join(dir, name))?;
-            Some((*name, parse_jsonc(&text)?))
-        })?;
-        let service = service_for(tree, dir, config_name, &config);
+        let (config_name, config) = read_config(tree, dir)?;
+        let members = workspace_members(tree, dir, &config);
+        if members.is_empty() {
+            let context = Context::single(tree, dir, config_name);
+            let service = service_for(tree, dir, config_name, &config, &context);
+            return Some(Detection {
+                services: service.into_iter().collect(),
+                claimed: Vec::new(),
+            });
+        }
+        // A Deno workspace: one lockfile and root config for all members, so each member builds
+        // from the root.
+        let lock = tree.exists(&join(dir, "deno.lock"));
+        let mut manifests = vec![config_name.to_string()];
+        if lock {
+            manifests.push("deno.lock".into());
+        }
+        let mut configs = Vec::new();
+        for m in &members {
+            if let Some((name, member_config)) = read_config(tree, m) {
+                manifests.push(join(&relative(dir, m), name));
+                configs.push((m.clone(), name, member_config));
+            }
+        }
+        let context = Context {
+            root: dir.to_string(),
+            lock,
+            manifests,
+        };
+        let services = configs
+            .iter()
+            .filter_map(|(m, name, member_config)| {
+                service_for(tree, m, name, member_config, &context)
+            })
+            .collect();
         Some(Detection {
-            services: service.into_iter().collect(),
-            claimed: Vec::new(),
+            services,
+            claimed: members,
         })
+    }
+}
+
+/// Where a service builds: its own folder, or the root of the Deno workspace it belongs to.
+struct Context {
+    root: String,
+    /// Whether the root has a `deno.lock`.
+    lock: bool,
+    /// Files relative to `root` that the dependency download needs.
+    manifests: Vec<String>,
+}
+
+impl Context {
+    fn single(tree: &RepoTree, dir: &str, config_name: &str) -> Context {
+        let lock = tree.exists(&join(dir, "deno.lock"));
+        let mut manifests = vec![config_name.to_string()];
+        if lock {
+            manifests.push("deno.lock".into());
+        }
+        if tree.exists(&join(dir, "package.json")) {
+            manifests.push("package.json".into());
+        }
+        Context {
+            root: dir.to_string(),
+            lock,
+            manifests,
+        }
+    }
+}
+
+fn read_config(tree: &RepoTree, dir: &str) -> Option<(&'static str, Map<String, Value>)> {
+    ["deno.json", "deno.jsonc"].iter().find_map(|name| {
+        let text = tree.read_text(&join(dir, name))?;
+        Some((*name, parse_jsonc(&text)?))
+    })
+}
+
+/// Member folders (tree paths) named by the config's `workspace` list (`./api`, `packages/*`).
+fn workspace_members(tree: &RepoTree, dir: &str, config: &Map<String, Value>) -> Vec<String> {
+    let Some(list) = config.get("workspace").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let mut members = Vec::new();
+    for entry in list.iter().filter_map(Value::as_str) {
+        let rel = entry.trim_start_matches("./").trim_end_matches('/');
+        if rel.is_empty() || rel.split('/').any(|p| p == "..") {
+            continue;
+        }
+        let candidates: Vec<String> = match rel.strip_suffix("/*") {
+            Some(parent) => {
+                let parent = join(dir, parent);
+                tree.subdirs_of(&parent).map(|d| join(&parent, d)).collect()
+            }
+            None => vec![join(dir, rel)],
+        };
+        for c in candidates {
+            if read_config(tree, &c).is_some() && !members.contains(&c) {
+                members.push(c);
+            }
+        }
+    }
+    members
+}
+
+/// `dir` relative to `root` (both tree paths), `""` when they are the same.
+fn relative(root: &str, dir: &str) -> String {
+    if root == dir {
+        String::new()
+    } else if root.is_empty() {
+        dir.to_string()
+    } else {
+        dir.strip_prefix(&format!("{root}/"))
+            .unwrap_or(dir)
+            .to_string()
     }
 }
 
@@ -96,7 +202,7 @@ fn task<'a>(config: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-/// Every import specifier the config maps (`imports`, and the older `importMap` file is not read).
+/// Every import specifier and target the config maps (`imports`).
 fn imports(config: &Map<String, Value>) -> Vec<String> {
     config
         .get("imports")
@@ -141,6 +247,7 @@ fn service_for(
     dir: &str,
     config_name: &str,
     config: &Map<String, Value>,
+    context: &Context,
 ) -> Option<Service> {
     // The production start: a task that does not watch or run the dev server (Fresh's `start` runs
     // `dev.ts --watch`; its `preview` serves the build).
@@ -164,14 +271,14 @@ fn service_for(
                 "src/main.ts",
                 "src/server.ts",
                 "main.js",
-                "mod.ts",
             ]
             .iter()
             .find(|m| tree.exists(&join(dir, m)))
             .map(|m| m.to_string())
         });
-    // A library (no start task, no entry module) deploys nothing.
-    if start_task.is_none() && entry.is_none() {
+    // A library (no start task and no entry module, or a package that only `exports` modules)
+    // deploys nothing.
+    if start_task.is_none() && (entry.is_none() || config.contains_key("exports")) {
         return None;
     }
     let mut sources = String::new();
@@ -208,10 +315,12 @@ fn service_for(
     }
     let imports = imports(config);
     let framework = framework(&imports, &sources);
-    // `Deno.serve`, `deno serve` and Fresh listen on 8000 unless told otherwise.
-    if port.is_none()
-        && (sources.contains("Deno.serve") || framework.is_some() || start_task.is_some())
-    {
+    // `Deno.serve`, `deno serve` and the web frameworks listen on 8000 unless told otherwise; a
+    // program that serves nothing (a worker) has no port.
+    let serves = sources.contains("Deno.serve")
+        || framework.is_some()
+        || start_task.is_some_and(|t| t.starts_with("deno serve"));
+    if port.is_none() && serves {
         port = Some(8000);
     }
 
@@ -228,7 +337,7 @@ fn service_for(
     s.framework = framework.map(String::from);
     s.port = port;
     s.health_path = health.or_else(|| health_in_routes(tree, dir));
-    if let Some((v, src)) = deno_version(tree, dir) {
+    if let Some((v, src)) = deno_version(tree, dir, &context.root) {
         s.runtime_version = Some(v);
         s.runtime_version_source = Some(src);
     }
@@ -264,18 +373,20 @@ fn service_for(
             .unwrap_or_else(|| cmd.join(" ")),
     );
 
-    let lock = tree.exists(&join(dir, "deno.lock"));
-    let mut manifests = vec![config_name.to_string()];
+    let lock = context.lock;
     if lock {
-        manifests.push("deno.lock".into());
         s.fact("lockfile", "deno.lock");
     }
-    if tree.exists(&join(dir, "package.json")) {
-        manifests.push("package.json".into());
-    }
-    s.fact("build_context", service_path(dir));
-    s.fact("service_in_context", "");
-    s.fact("manifests", json!(manifests));
+    let in_context = relative(&context.root, dir);
+    let service_in_context = if in_context.is_empty() {
+        String::new()
+    } else {
+        format!("{in_context}/")
+    };
+    s.fact("build_context", service_path(&context.root));
+    s.fact("service_in_context", service_in_context);
+    s.fact("manifests", json!(context.manifests));
+    s.fact("manifest_copies", manifest_copies(&context.manifests));
     s.fact(
         "install_command",
         if lock {
@@ -327,13 +438,36 @@ fn service_for(
     Some(s)
 }
 
-/// `.dvmrc`, then `.tool-versions` / `mise.toml`: a version such as `2.1.4` or `v2.1.4`.
-fn deno_version(tree: &RepoTree, dir: &str) -> Option<(String, String)> {
-    let path = join(dir, ".dvmrc");
-    if let Some(text) = tree.read_text(&path)
-        && let Some(v) = normalize_deno_version(text.trim())
-    {
-        return Some((v, path));
+/// Manifests grouped by folder, for one `COPY` each: `[{dir: "", files: [...]}, {dir: "api/", …}]`.
+fn manifest_copies(manifests: &[String]) -> Value {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for m in manifests {
+        let dir = m
+            .rsplit_once('/')
+            .map_or(String::new(), |(d, _)| format!("{d}/"));
+        match groups.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, files)) => files.push(m.clone()),
+            None => groups.push((dir, vec![m.clone()])),
+        }
+    }
+    json!(
+        groups
+            .into_iter()
+            .map(|(dir, files)| json!({"dir": dir, "files": files}))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// `.dvmrc` (the service folder, then the workspace root), then `.tool-versions` / `mise.toml`: a
+/// version such as `2.1.4` or `v2.1.4`.
+fn deno_version(tree: &RepoTree, dir: &str, root: &str) -> Option<(String, String)> {
+    for d in [dir, root] {
+        let path = join(d, ".dvmrc");
+        if let Some(text) = tree.read_text(&path)
+            && let Some(v) = normalize_deno_version(text.trim())
+        {
+            return Some((v, path));
+        }
     }
     let declared = version::tool_version(tree, dir, &["deno"])?;
     Some((normalize_deno_version(&declared.version)?, declared.source))

@@ -5,7 +5,8 @@
 //! (major), `default_otp_version`, `release_name` (the `bin/<name>` of the release), `config_files`
 //! (compile-time config copied before `deps.compile`), `runtime_config` (bool: `config/runtime.exs`),
 //! `source_dirs` (folders copied before `mix compile`: lib, priv, apps, …), `assets_deploy` (bool: the
-//! `assets.deploy` alias), `has_rel` (bool: a `rel/` folder), `health_command`.
+//! `assets.deploy` alias), `has_rel` (bool: a `rel/` folder), `health_command`, `runtime_env`
+//! (variables `config/runtime.exs` requires at boot).
 
 use super::version::tool_version;
 use super::{Detection, Detector, dir_name, service_path};
@@ -155,6 +156,10 @@ impl Detector for Elixir {
         let assets_deploy = project.assets_deploy && tree.is_dir(&join(dir, "assets"));
         service.fact("assets_deploy", assets_deploy);
         service.fact("has_rel", tree.is_dir(&join(dir, "rel")));
+        let runtime_exs = tree
+            .read_text(&join(dir, "config/runtime.exs"))
+            .unwrap_or_default();
+        service.fact("runtime_env", required_env(&runtime_exs));
         service.build_command = Some(if assets_deploy {
             "mix assets.deploy && mix release".to_string()
         } else {
@@ -364,6 +369,31 @@ pub fn port_in(code: &str) -> Option<u16> {
         .filter(|p| *p > 0)
 }
 
+/// Variables `config/runtime.exs` insists on: `System.fetch_env!("X")` or
+/// `System.get_env("X") || raise …`.
+pub fn required_env(runtime_exs: &str) -> Vec<String> {
+    static REQUIRED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"System\.(?:fetch_env!\(\s*"([A-Z][A-Z0-9_]*)"\s*\)|get_env\(\s*"([A-Z][A-Z0-9_]*)"\s*\)\s*\|\|\s*raise)"#,
+        )
+        .unwrap()
+    });
+    let code = strip_comments(runtime_exs);
+    let mut names: Vec<String> = Vec::new();
+    for c in REQUIRED.captures_iter(&code) {
+        let name = c
+            .get(1)
+            .or_else(|| c.get(2))
+            .map(|m| m.as_str().to_string());
+        if let Some(name) = name
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    names
+}
+
 /// A health route in a Phoenix router or a Plug.Router (`get "/health", …` / `get "/health" do`).
 fn health_path(tree: &RepoTree, dir: &str) -> Option<String> {
     static ROUTE: LazyLock<Regex> = LazyLock::new(|| {
@@ -557,5 +587,26 @@ end
         // A worker release: no port, no HTTP health check.
         assert_eq!(s.port, None);
         assert!(!s.facts.contains_key("health_command"));
+    }
+
+    #[test]
+    fn required_runtime_variables() {
+        let runtime = r#"import Config
+if config_env() == :prod do
+  database_url =
+    System.get_env("DATABASE_URL") ||
+      raise """
+      environment variable DATABASE_URL is missing.
+      """
+  secret = System.fetch_env!("SECRET_KEY_BASE")
+  # token = System.fetch_env!("COMMENTED_OUT")
+  host = System.get_env("PHX_HOST") || "example.com"
+end
+"#;
+        assert_eq!(
+            required_env(runtime),
+            vec!["DATABASE_URL", "SECRET_KEY_BASE"]
+        );
+        assert!(required_env("").is_empty());
     }
 }

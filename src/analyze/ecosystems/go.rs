@@ -575,7 +575,7 @@ fn minor_key(v: &str) -> (u32, u32) {
 
 static LISTEN_ADDR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?:ListenAndServe(?:TLS)?|\.Run|\.Listen|\.Start|Addr:|Addr\s*=)\s*\(?\s*"(?:0\.0\.0\.0|\[::\])?:(\d{2,5})""#,
+        r#"(?:ListenAndServe(?:TLS)?|\.Run|\.Listen|\.Start|Addr:|Addr\s*=)\s*\(?\s*(?:"tcp[46]?"\s*,\s*)?"(?:0\.0\.0\.0|\[::\])?:(\d{2,5})""#,
     )
     .expect("valid regex")
 });
@@ -696,6 +696,7 @@ mod tests {
                 Some(8081),
             ),
             (r#"r.Run(":9090")"#, Some(9090)),
+            (r#"lis, err := net.Listen("tcp", ":50051")"#, Some(50051)),
             (r#"app.Listen(":3001")"#, Some(3001)),
             (r#"e.Logger.Fatal(e.Start(":1324"))"#, Some(1324)),
             (
@@ -766,5 +767,12 @@ mod tests {
         assert_eq!(relative_to("svc/api", "svc"), "api");
         assert_eq!(relative_to("svc", "svc"), "");
         assert_eq!(relative_to("svc", ""), "svc");
+    }
+
+    #[test]
+    fn the_template_states_the_same_default_release() {
+        let template = include_str!("../../../templates/ecosystems/go/Dockerfile");
+        let expected = format!(r#"runtime_version | default(value="{DEFAULT_GO}", boolean=true)"#);
+        assert!(template.contains(&expected), "{expected}");
     }
 }

@@ -264,13 +264,22 @@ impl Tooling {
     /// The build-stage command that makes the package manager available, or `""` when the image
     /// already has it. corepack left Node 25 and yarn 1 left the Node 26 images, so those install
     /// them with npm (pinned).
-    fn setup_command(&self, node_major: u32) -> String {
+    /// `tool_pin` is a version from `.tool-versions` / `mise.toml`, activated when package.json's
+    /// `packageManager` names none.
+    fn setup_command(&self, node_major: u32, tool_pin: Option<&str>) -> String {
         let corepack = self.manager == PackageManager::Pnpm || self.berry();
+        let activate = match (&self.manager_version, tool_pin) {
+            (None, Some(v)) => format!(
+                " && corepack prepare {}@{v} --activate",
+                self.manager.as_str()
+            ),
+            _ => String::new(),
+        };
         match self.manager {
-            _ if corepack && node_major >= 25 => {
-                format!("npm install --global corepack@{COREPACK_VERSION} && corepack enable")
-            }
-            _ if corepack => "corepack enable".into(),
+            _ if corepack && node_major >= 25 => format!(
+                "npm install --global corepack@{COREPACK_VERSION} && corepack enable{activate}"
+            ),
+            _ if corepack => format!("corepack enable{activate}"),
             PackageManager::Yarn if node_major >= 26 => {
                 format!("npm install --global yarn@{YARN_CLASSIC_VERSION}")
             }
@@ -279,14 +288,14 @@ impl Tooling {
     }
 
     /// Removes development dependencies from an installed tree, run from the build context root.
-    fn prune_command(&self, workspace: bool) -> String {
+    fn prune_command(&self) -> String {
         match self.manager {
-            // `pnpm prune` does not work in workspaces; a production reinstall from the store does.
-            PackageManager::Pnpm if workspace => {
-                "CI=true pnpm install --prod --frozen-lockfile --prefer-offline --ignore-scripts"
-                    .into()
-            }
-            PackageManager::Pnpm => "pnpm prune --prod".into(),
+            // `pnpm prune` is not workspace-aware (it can unlink members, or stop at a purge prompt
+            // without a TTY), so: drop every node_modules, reinstall production packages from the
+            // store. No lifecycle scripts: `prepare: husky` would fail once husky is gone.
+            PackageManager::Pnpm => "find . -name node_modules -type d -prune -exec rm -rf {} + \
+                 && pnpm install --prod --frozen-lockfile --prefer-offline --ignore-scripts"
+                .into(),
             PackageManager::Bun => {
                 "rm -rf node_modules && bun install --production --frozen-lockfile --ignore-scripts"
                     .into()
@@ -705,8 +714,13 @@ fn detect_workspace(tree: &RepoTree, dir: &str, root_pkg: &Package, globs: &[Str
         members,
     };
     let mut services = Vec::new();
-    // The root itself is a service only when it runs something of its own.
-    if let Some(s) = service_for(tree, root_pkg, &workspace) {
+    // The root itself is a service only when it runs something of its own, not when its scripts
+    // hand over to the members (`turbo run start`, `pnpm -r start`).
+    let root_delegates = ["start", "start:prod"]
+        .iter()
+        .filter_map(|n| root_pkg.script(n))
+        .any(delegates_to_members);
+    if !root_delegates && let Some(s) = service_for(tree, root_pkg, &workspace) {
         services.push(s);
     }
     for pkg in workspace.members.values() {
@@ -718,6 +732,32 @@ fn detect_workspace(tree: &RepoTree, dir: &str, root_pkg: &Package, globs: &[Str
         services,
         claimed: member_dirs,
     }
+}
+
+/// A script that runs the workspace members' scripts rather than a program of its own.
+fn delegates_to_members(script: &str) -> bool {
+    script.split_whitespace().any(|w| {
+        matches!(
+            w,
+            "turbo"
+                | "nx"
+                | "lerna"
+                | "-r"
+                | "--recursive"
+                | "--filter"
+                | "-F"
+                | "-w"
+                | "--workspace"
+                | "--workspaces"
+                | "workspace"
+                | "workspaces"
+                | "run-p"
+                | "run-s"
+                | "npm-run-all"
+                | "concurrently"
+        ) || w.starts_with("--filter=")
+            || w.starts_with("--workspace=")
+    })
 }
 
 /// How the built application runs.
@@ -1296,7 +1336,14 @@ fn service_for(tree: &RepoTree, pkg: &Package, ws: &Workspace) -> Option<Service
         if bun {
             String::new()
         } else {
-            tooling.setup_command(node_major)
+            let name = tooling.manager.as_str();
+            let pin = version::tool_version(tree, dir, &[name])
+                .map(|d| d.version)
+                .filter(|v| {
+                    v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+                });
+            tooling.setup_command(node_major, pin.as_deref())
         },
     );
     s.fact("cache_dir", tooling.cache_dir());
@@ -1319,12 +1366,13 @@ fn service_for(tree: &RepoTree, pkg: &Package, ws: &Workspace) -> Option<Service
         }
         (cmd, env)
     };
-    // A start command that runs a development dependency (`tsx`, `ts-node`) needs it at run time.
+    // A start command that runs a development dependency needs it at run time
+    // (`tsx src/index.ts`, `node --import tsx …`, `node -r ts-node/register …`).
     let starts_dev_tool = app.serve == Serve::Server
-        && server_start
-            .0
-            .first()
-            .is_some_and(|bin| runs_dev_dependency(pkg, bin));
+        && server_start.0.iter().any(|word| {
+            let package = word.split('/').next().unwrap_or(word);
+            runs_dev_dependency(pkg, word) || runs_dev_dependency(pkg, package)
+        });
     let lifecycle = [pkg, &ws.root_pkg].iter().any(|p| {
         ["preinstall", "install", "postinstall", "prepare"]
             .iter()
@@ -1340,7 +1388,7 @@ fn service_for(tree: &RepoTree, pkg: &Package, ws: &Workspace) -> Option<Service
         s.fact("prune_command", "");
     } else if builds || lifecycle || matches!(app.serve, Serve::Static(_)) {
         s.fact("docker_install", tooling.install_command());
-        s.fact("prune_command", tooling.prune_command(workspace));
+        s.fact("prune_command", tooling.prune_command());
     } else {
         // Nothing to build: production dependencies straight away, nothing to prune.
         s.fact("docker_install", tooling.production_install());
@@ -1374,10 +1422,15 @@ fn service_for(tree: &RepoTree, pkg: &Package, ws: &Workspace) -> Option<Service
             let (cmd, env) = server_start.clone();
             let runs_on_bun = bun && cmd.first().is_some_and(|c| c == "bun");
             s.fact("cmd", json!(cmd));
-            s.fact(
-                "start_env",
-                json!(env.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>()),
-            );
+            // `PORT=` from the start script is already the service's port (set once, with HOST).
+            let env: Vec<Value> = env
+                .iter()
+                .filter(|(k, _)| !(k == "PORT" && s.port.is_some()))
+                .map(|(k, v)| json!([k, v]))
+                .collect();
+            s.fact("start_env", json!(env));
+            // Node 18 brought a global fetch; older runtimes check with the http module.
+            s.fact("healthcheck_fetch", runs_on_bun || node_major >= 18);
             if runs_on_bun {
                 s.fact("runtime_image", format!("oven/bun:{bun_tag}-slim"));
                 s.fact("runtime_user", "bun");
@@ -1654,6 +1707,183 @@ mod tests {
             ["packages/lib/", "apps/site/"],
             "the library builds first"
         );
+    }
+
+    #[test]
+    fn nx_without_workspaces_uses_its_apps_and_libs_folders() {
+        let (_dir, tree) = tree_of(&[
+            (
+                "package.json",
+                r#"{"private": true, "devDependencies": {"nx": "20.1.2"}}"#,
+            ),
+            ("nx.json", "{}"),
+            (
+                "apps/orders/package.json",
+                r#"{"name": "orders", "dependencies": {"fastify": "^5"},
+                   "scripts": {"start": "node main.js"}}"#,
+            ),
+            (
+                "apps/orders/main.js",
+                "require('fastify')().listen({ port: 3300 });",
+            ),
+            (
+                "libs/money/package.json",
+                r#"{"name": "money", "main": "index.js"}"#,
+            ),
+        ]);
+        let found = Node.detect(&tree, "").expect("an nx workspace");
+        assert_eq!(found.claimed, ["apps/orders", "libs/money"]);
+        assert_eq!(found.services.len(), 1);
+        assert_eq!(found.services[0].port, Some(3300));
+        assert_eq!(found.services[0].framework.as_deref(), Some("fastify"));
+    }
+
+    #[test]
+    fn a_workspace_root_that_starts_its_members_is_not_a_service() {
+        let (_dir, tree) = tree_of(&[
+            (
+                "package.json",
+                r#"{"private": true, "workspaces": ["apps/*"],
+                   "scripts": {"start": "turbo run start", "build": "turbo run build"}}"#,
+            ),
+            (
+                "apps/api/package.json",
+                r#"{"name": "api", "dependencies": {"koa": "^2"},
+                   "scripts": {"start": "node server.js"}}"#,
+            ),
+            (
+                "apps/api/server.js",
+                "new (require('koa'))().listen(process.env.PORT || 7000);",
+            ),
+        ]);
+        let found = Node.detect(&tree, "").unwrap();
+        let paths: Vec<&str> = found.services.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(paths, ["apps/api"]);
+        assert_eq!(found.services[0].port, Some(7000));
+        assert_eq!(found.services[0].framework.as_deref(), Some("koa"));
+    }
+
+    /// The framework, how it is served, the port and the start command of a single package.
+    fn app_of(files: &[(&str, &str)]) -> (Option<String>, String, Option<u16>, Option<String>) {
+        let (_dir, tree) = tree_of(files);
+        let s = Node
+            .detect(&tree, "")
+            .expect("a service")
+            .services
+            .remove(0);
+        let serve = match s.facts["serve"].as_str().unwrap() {
+            "static" => format!("static {}", s.facts["static_dir"].as_str().unwrap()),
+            other => other.to_string(),
+        };
+        (s.framework, serve, s.port, s.start_command)
+    }
+
+    #[test]
+    fn frameworks_decide_how_the_app_is_served() {
+        let (fw, serve, port, _) = app_of(&[
+            (
+                "package.json",
+                r#"{"devDependencies": {"vite": "^5", "react": "^18"}}"#,
+            ),
+            ("index.html", "<div id=root></div>"),
+            (
+                "vite.config.ts",
+                "export default { build: { outDir: 'public-dist' } }",
+            ),
+        ]);
+        assert_eq!(
+            (fw.as_deref(), serve.as_str(), port),
+            (Some("vite"), "static public-dist", Some(8080))
+        );
+
+        let (fw, serve, port, start) = app_of(&[
+            (
+                "package.json",
+                r#"{"dependencies": {"astro": "^4", "@astrojs/node": "^8"}}"#,
+            ),
+            ("astro.config.mjs", "export default { output: 'server' }"),
+        ]);
+        assert_eq!(
+            (fw.as_deref(), serve.as_str(), port),
+            (Some("astro"), "node", Some(4321))
+        );
+        assert_eq!(start.as_deref(), Some("node ./dist/server/entry.mjs"));
+
+        let (_, serve, _, _) = app_of(&[
+            (
+                "package.json",
+                r#"{"dependencies": {"next": "15"}, "scripts": {"build": "next build"}}"#,
+            ),
+            ("next.config.js", "module.exports = { output: 'export' }"),
+        ]);
+        assert_eq!(serve, "static out");
+
+        let (fw, serve, _, _) = app_of(&[
+            (
+                "package.json",
+                r#"{"devDependencies": {"@sveltejs/kit": "^2", "@sveltejs/adapter-static": "^3"}}"#,
+            ),
+            (
+                "svelte.config.js",
+                "adapter({ pages: 'site', fallback: '200.html' })",
+            ),
+        ]);
+        assert_eq!(
+            (fw.as_deref(), serve.as_str()),
+            (Some("sveltekit"), "static site")
+        );
+
+        let (fw, serve, _, _) = app_of(&[
+            (
+                "package.json",
+                r#"{"dependencies": {"@react-router/dev": "^7", "react-router": "^7"}}"#,
+            ),
+            ("react-router.config.ts", "export default { ssr: false }"),
+        ]);
+        assert_eq!(
+            (fw.as_deref(), serve.as_str()),
+            (Some("react-router"), "static build/client")
+        );
+
+        let (fw, serve, port, start) = app_of(&[(
+            "package.json",
+            r#"{"dependencies": {"next": "15"},
+               "scripts": {"start": "PORT=4000 next start", "dev": "next dev"}}"#,
+        )]);
+        assert_eq!(
+            (fw.as_deref(), serve.as_str(), port),
+            (Some("next"), "node", Some(4000))
+        );
+        assert_eq!(start.as_deref(), Some("PORT=4000 next start"));
+    }
+
+    #[test]
+    fn start_scripts_that_run_dev_tools_keep_dev_dependencies() {
+        let (_dir, tree) = tree_of(&[(
+            "package.json",
+            r#"{"dependencies": {"express": "^4"}, "devDependencies": {"tsx": "^4"},
+               "scripts": {"start": "tsx src/index.ts"}}"#,
+        )]);
+        let s = Node.detect(&tree, "").unwrap().services.remove(0);
+        assert_eq!(s.facts["prune_command"], "");
+        assert_eq!(s.facts["cmd"], json!(["tsx", "src/index.ts"]));
+
+        let (_dir, tree) = tree_of(&[(
+            "package.json",
+            r#"{"dependencies": {"express": "^4"}, "devDependencies": {"ts-node": "^10"},
+               "scripts": {"start": "node -r ts-node/register src/index.ts"}}"#,
+        )]);
+        let s = Node.detect(&tree, "").unwrap().services.remove(0);
+        assert_eq!(s.facts["prune_command"], "");
+
+        // A scoped package's path is not mistaken for a development tool.
+        let (_dir, tree) = tree_of(&[(
+            "package.json",
+            r#"{"dependencies": {"express": "^4"}, "devDependencies": {"eslint": "^9"},
+               "scripts": {"start": "node dist/index.js", "build": "tsc"}}"#,
+        )]);
+        let s = Node.detect(&tree, "").unwrap().services.remove(0);
+        assert_ne!(s.facts["prune_command"], "");
     }
 
     #[test]

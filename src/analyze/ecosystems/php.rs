@@ -6,7 +6,8 @@
 //! (bool: unknown paths go to `index.php`), `php_extensions` (to compile with
 //! `docker-php-ext-install`), `php_extensions_unsupported` (PECL or unknown ones the template only
 //! mentions), `apt_build_packages` / `apt_runtime_packages`, `writable_dirs`, `node_assets` (bool),
-//! `node_version`, `js_package_manager`, `js_manifests`, `health_command`.
+//! `node_version`, `js_package_manager`, `js_manifests`, `health_command`, `runtime_env` (the
+//! framework secret to set at run time), `asset_mapper` (bool: Symfony AssetMapper compiles assets).
 
 use super::version::tool_version;
 use super::{Detection, Detector, dir_name, service_path};
@@ -232,6 +233,16 @@ impl Detector for Php {
             _ => Vec::new(),
         };
         service.fact("writable_dirs", writable);
+        // The framework's own secret, which must not be baked into the image.
+        let runtime_env: Vec<&str> = match framework {
+            Some("laravel") => vec!["APP_KEY"],
+            Some("symfony") => vec!["APP_SECRET"],
+            _ => Vec::new(),
+        };
+        service.fact("runtime_env", runtime_env);
+        if framework == Some("symfony") && requires(&composer, "symfony/asset-mapper") {
+            service.fact("asset_mapper", true);
+        }
         node_assets(tree, dir, &mut service);
         let path = service
             .health_path

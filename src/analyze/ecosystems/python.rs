@@ -7,10 +7,15 @@
 //! - `extra_requirements`: pinned server packages the image installs because the start command needs
 //!   them and the project does not depend on them (`gunicorn==…`);
 //! - `requirements`: for pip projects, the requirements file installed (relative to the service);
+//!   `requirements_need_source`: whether it installs the project itself (`-e .`), so the source must be
+//!   in place first;
 //! - `pythonpath`: a source root to put on `PYTHONPATH` (`src` for src layouts);
 //! - `django_settings`: the settings module of a Django project; `collectstatic`: whether
 //!   `STATIC_ROOT` is set, so the image collects static files at build time;
-//! - `install_project`: whether the project itself is an installable package (pip/uv).
+//! - `uv_package`: in a uv workspace, the member's project name (`uv sync --package`);
+//! - `install_project`: whether the project itself is an installable package (pip/uv);
+//! - `writable_dirs`: folders of the app (relative to it) the app user must be able to write, the
+//!   code itself staying read-only (Flask's `instance/`).
 
 use super::version::tool_version;
 use super::{Detection, Detector, dir_name, service_path};
@@ -91,16 +96,93 @@ impl Detector for Python {
             return None;
         }
         let project = Project::read(tree, dir, &names, requirements);
+        if let Some(members) = project.uv_workspace_members(tree, dir) {
+            return Some(uv_workspace(tree, dir, &names, project, &members));
+        }
+        let other_ecosystem = OTHER_MANIFESTS.iter().any(|m| names.contains(m));
         match project.service(tree, dir, &names) {
-            Some(service) => Some(Detection {
+            // Beside another ecosystem's manifest, only a Python web app outranks it: a helper script
+            // or tooling manifest does not make a Go or Node project a Python one.
+            Some(service) if !other_ecosystem || service.framework.is_some() => Some(Detection {
                 services: vec![service],
                 claimed: Vec::new(),
             }),
-            // A library or tooling manifest: leave the folder to another ecosystem when it has one.
-            None if OTHER_MANIFESTS.iter().any(|m| names.contains(m)) => None,
-            None => Some(Detection::default()),
+            _ if other_ecosystem => None,
+            // A library: no service, nothing else claims the folder.
+            _ => Some(Detection::default()),
         }
     }
+}
+
+/// A uv workspace: the root's own app (if any) and each member's, all built from the workspace root
+/// so that the shared `uv.lock` and every member's `pyproject.toml` are in the build context.
+fn uv_workspace(
+    tree: &RepoTree,
+    dir: &str,
+    names: &BTreeSet<&str>,
+    root: Project,
+    members: &[String],
+) -> Detection {
+    let mut manifests = vec!["pyproject.toml".to_string()];
+    let lockfile = names.contains("uv.lock").then(|| "uv.lock".to_string());
+    manifests.extend(lockfile.clone());
+    for m in members {
+        manifests.push(join(&relative_to(m, dir), "pyproject.toml"));
+    }
+    let mut detection = Detection::default();
+    let mut projects: Vec<(String, Project, BTreeSet<&str>)> = Vec::new();
+    projects.push((dir.to_string(), root, names.clone()));
+    for m in members {
+        let member_names: BTreeSet<&str> = tree.names_in(m).collect();
+        let requirements = requirement_files(tree, m, &member_names);
+        let mut project = Project::read(tree, m, &member_names, requirements);
+        project.package_manager = PackageManager::Uv;
+        projects.push((m.clone(), project, member_names));
+        detection.claimed.push(m.clone());
+    }
+    for (folder, project, folder_names) in projects {
+        let Some(mut service) = project.service(tree, &folder, &folder_names) else {
+            continue;
+        };
+        let rel = relative_to(&folder, dir);
+        service.fact("build_context", service_path(dir));
+        service.fact(
+            "service_in_context",
+            if rel.is_empty() {
+                String::new()
+            } else {
+                format!("{rel}/")
+            },
+        );
+        service.fact("manifests", manifests.clone());
+        service.facts.remove("lockfile");
+        if let Some(lock) = &lockfile {
+            service.fact("lockfile", lock.clone());
+        }
+        let frozen = if lockfile.is_some() { "--frozen " } else { "" };
+        if let Some(package) = project.name() {
+            service.fact("uv_package", package.clone());
+            service.fact(
+                "install_command",
+                format!("uv sync {frozen}--package {package}"),
+            );
+        }
+        detection.services.push(service);
+    }
+    detection
+}
+
+/// `path` relative to `base` (`path` is `base` or below it); `""` when they are the same.
+fn relative_to(path: &str, base: &str) -> String {
+    if base.is_empty() {
+        return path.to_string();
+    }
+    if path == base {
+        return String::new();
+    }
+    path.strip_prefix(&format!("{base}/"))
+        .unwrap_or(path)
+        .to_string()
 }
 
 /// `requirements.txt` first, then other `requirements*.txt` in the folder, then `requirements/*.txt`.
@@ -289,6 +371,58 @@ impl Project {
         }
     }
 
+    /// The project name from `[project]` or `[tool.poetry]`.
+    fn name(&self) -> Option<String> {
+        self.pyproject
+            .get("project")
+            .and_then(|p| p.get("name"))
+            .or_else(|| {
+                self.pyproject
+                    .get("tool")
+                    .and_then(|t| t.get("poetry"))
+                    .and_then(|p| p.get("name"))
+            })
+            .and_then(|n| n.as_str())
+            .map(String::from)
+    }
+
+    /// The member folders of a uv workspace rooted here (`[tool.uv.workspace] members` globs
+    /// expanded against folders holding a `pyproject.toml`, minus `exclude`); None when this is no
+    /// workspace root.
+    fn uv_workspace_members(&self, tree: &RepoTree, dir: &str) -> Option<Vec<String>> {
+        let workspace = self
+            .pyproject
+            .get("tool")?
+            .get("uv")?
+            .get("workspace")?
+            .as_table()?;
+        let globs = |key: &str| {
+            let mut builder = globset::GlobSetBuilder::new();
+            for p in string_list(workspace.get(key)) {
+                let p = p.trim_start_matches("./").trim_end_matches('/');
+                if let Ok(glob) = globset::GlobBuilder::new(p).literal_separator(true).build() {
+                    builder.add(glob);
+                }
+            }
+            builder
+                .build()
+                .unwrap_or_else(|_| globset::GlobSet::empty())
+        };
+        let (members, excluded) = (globs("members"), globs("exclude"));
+        let prefix = if dir.is_empty() { 0 } else { dir.len() + 1 };
+        let mut out: Vec<String> = tree
+            .files_under(dir)
+            .filter_map(|f| f.path.strip_suffix("/pyproject.toml"))
+            .filter(|m| {
+                m.get(prefix..)
+                    .is_some_and(|rel| members.is_match(rel) && !excluded.is_match(rel))
+            })
+            .map(String::from)
+            .collect();
+        out.sort();
+        Some(out)
+    }
+
     fn depends_on(&self, name: &str) -> bool {
         self.deps.contains(name)
     }
@@ -305,19 +439,7 @@ impl Project {
             .and_then(|t| procfile_command(&t, "web"));
         let app = self.find_app(tree, dir, &sources, procfile_web.as_deref())?;
 
-        let name = self
-            .pyproject
-            .get("project")
-            .and_then(|p| p.get("name"))
-            .or_else(|| {
-                self.pyproject
-                    .get("tool")
-                    .and_then(|t| t.get("poetry"))
-                    .and_then(|p| p.get("name"))
-            })
-            .and_then(|n| n.as_str())
-            .map(String::from)
-            .unwrap_or_else(|| dir_name(tree, dir));
+        let name = self.name().unwrap_or_else(|| dir_name(tree, dir));
         let mut service = Service::new(
             name,
             service_path(dir),
@@ -331,7 +453,7 @@ impl Project {
         }
 
         // The port: what the repository's own start command or server config says, else what the
-        // code asks for (`uvicorn.run(port=…)`, `app.run(port=…)`, a `PORT` default), else 8000.
+        // code asks for (`uvicorn.run(port=…)`, a `PORT` default), else 8000.
         let gunicorn_conf = [
             "gunicorn.conf.py",
             "gunicorn_config.py",
@@ -348,7 +470,11 @@ impl Project {
                     .iter()
                     .find_map(|c| port_in_command(c))
             })
-            .or(sources.port)
+            // Flask's and Django's `run` ports are their development servers': in the container the
+            // app runs under gunicorn, on gunicorn's port.
+            .or(sources
+                .port
+                .filter(|_| !matches!(app.framework, Some("flask" | "django"))))
             .unwrap_or(8000);
         service.port = app.serves_http.then_some(port);
         service.health_path = sources.health_path.clone();
@@ -405,6 +531,10 @@ impl Project {
         service.fact("cmd", cmd);
         if !extra.is_empty() {
             service.fact("extra_requirements", extra);
+        }
+        if app.framework == Some("flask") {
+            // Flask keeps its instance folder (SQLite files, instance config) beside the app.
+            service.fact("writable_dirs", vec!["instance"]);
         }
         if let Some(root) = &app.pythonpath {
             service.fact("pythonpath", root.clone());
@@ -523,9 +653,7 @@ impl Project {
                 django_settings: settings.or(Some(format!("{package}.settings"))),
             });
         }
-        if let Some(found) = &sources.asgi_app
-            && (self.uses("fastapi") || found.framework != "fastapi")
-        {
+        if let Some(found) = &sources.asgi_app {
             return Some(App {
                 framework: Some(found.framework),
                 kind: AppKind::Asgi(found.target.clone()),
@@ -692,6 +820,22 @@ impl Project {
                             if !manifests.contains(&included) {
                                 manifests.push(included);
                             }
+                        }
+                        // `-e .` or `.` installs the project itself: pip needs the source first.
+                        let installs_source = manifests.iter().any(|m| {
+                            tree.read_text(&join(dir, m)).is_some_and(|t| {
+                                t.lines().any(|l| {
+                                    let l = l.trim();
+                                    l == "."
+                                        || l.starts_with("-e .")
+                                        || l.starts_with("--editable .")
+                                        || l.starts_with("./")
+                                        || l.starts_with("-e file:")
+                                })
+                            })
+                        });
+                        if installs_source {
+                            service.fact("requirements_need_source", true);
                         }
                     }
                     None if has("pyproject.toml") || has("setup.py") || has("setup.cfg") => {
@@ -1477,6 +1621,20 @@ mod tests {
     }
 
     #[test]
+    fn a_helper_script_beside_another_manifest_leaves_the_folder_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("requirements.txt"), "jinja2\n").unwrap();
+        std::fs::write(dir.path().join("go.mod"), "module x\n\ngo 1.23\n").unwrap();
+        std::fs::write(
+            dir.path().join("gen.py"),
+            "def main():\n    pass\n\n\nif __name__ == \"__main__\":\n    main()\n",
+        )
+        .unwrap();
+        let tree = RepoTree::scan(dir.path()).unwrap();
+        assert!(Python.detect(&tree, "").is_none());
+    }
+
+    #[test]
     fn a_library_is_not_a_service() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
@@ -1493,5 +1651,13 @@ mod tests {
         let tree = RepoTree::scan(dir.path()).unwrap();
         let found = Python.detect(&tree, "").expect("a python folder");
         assert!(found.services.is_empty());
+    }
+
+    #[test]
+    fn the_template_states_the_same_default_release() {
+        let template = include_str!("../../../templates/ecosystems/python/Dockerfile");
+        let expected =
+            format!(r#"runtime_version | default(value="{DEFAULT_PYTHON}", boolean=true)"#);
+        assert!(template.contains(&expected), "{expected}");
     }
 }

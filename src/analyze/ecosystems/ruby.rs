@@ -1,12 +1,14 @@
 //! The ruby ecosystem: Bundler projects (`Gemfile`, `Gemfile.lock`) served by Rails, Sinatra or plain Rack.
 //!
 //! Facts set besides the common ones (see the facts contract): `default_runtime_version`,
-//! `bundler_version` (`BUNDLED WITH`), `rails_version`, `rails_command` (`./bin/rails`), `bootsnap`
+//! `bundler_version` (`BUNDLED WITH`), `rails_version`, `rails_command` (`./bin/rails`), `entrypoint`
+//! (the app's `bin/docker-entrypoint`), `bootsnap`
 //! (bool), `bootsnap_dirs`, `rails_assets` (bool: `assets:precompile` applies),
 //! `secret_key_base_env`, `js_bundling` (bool: assets need Node at build time), `js_package_manager`
 //! (`npm`/`yarn`), `js_manifests`, `node_version`, `apt_build_packages` / `apt_runtime_packages`
 //! (Debian packages native gems need), `cmd` (exec-form start command as a list), `health_command`
-//! (exec-form HEALTHCHECK command as a list), `writable_dirs` (folders the runtime user must own).
+//! (exec-form HEALTHCHECK command as a list), `writable_dirs` (folders the runtime user must own),
+//! `runtime_env` (Rails: variables production needs that the image cannot carry).
 
 use super::version::tool_version;
 use super::{Detection, Detector, dir_name, service_path};
@@ -120,6 +122,10 @@ impl Detector for Ruby {
                 "bundle exec rails"
             };
             service.fact("rails_command", rails);
+            // Rails 7.1+ generates this script (it prepares the database, then runs the command).
+            if tree.exists(&join(dir, "bin/docker-entrypoint")) {
+                service.fact("entrypoint", "bin/docker-entrypoint");
+            }
             if assets {
                 service.build_command = Some(format!("{secret_env} {rails} assets:precompile"));
             }
@@ -131,6 +137,9 @@ impl Detector for Ruby {
         service.fact("cmd", app.cmd.clone());
         service.fact("health_command", health_command(app.port, &app.health_path));
         service.fact("writable_dirs", app.writable_dirs.clone());
+        if app.framework == Some("rails") {
+            service.fact("runtime_env", rails_runtime_env(tree, dir));
+        }
         Some(Detection {
             services: vec![service],
             claimed: Vec::new(),
@@ -264,6 +273,40 @@ fn rails_app(tree: &RepoTree, dir: &str, application_rb: &str) -> App {
         // Rails writes logs, pid files, caches and SQLite/Active Storage files here.
         writable_dirs: words(&["db", "log", "storage", "tmp"]),
     }
+}
+
+/// Environment variables a Rails app needs in production that the image cannot carry: the key that
+/// unlocks its credentials (or the secret itself), and those `config/database.yml` reads.
+fn rails_runtime_env(tree: &RepoTree, dir: &str) -> Vec<String> {
+    static ENV: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"ENV(?:\[|\.fetch\()\s*["']([A-Z][A-Z0-9_]*)["']\s*(\)|\]|,)"#).unwrap()
+    });
+    let mut env = Vec::new();
+    let credentials = [
+        "config/credentials.yml.enc",
+        "config/credentials/production.yml.enc",
+    ];
+    if credentials.iter().any(|c| tree.exists(&join(dir, c))) {
+        env.push("RAILS_MASTER_KEY".to_string());
+    } else {
+        env.push("SECRET_KEY_BASE".to_string());
+    }
+    let database = tree
+        .read_text(&join(dir, "config/database.yml"))
+        .unwrap_or_default();
+    if let Some(i) = database.find("\nproduction:") {
+        // Variables with a default (`ENV.fetch("X", …)`, `ENV.fetch("X") { … }`) are optional.
+        for c in ENV.captures_iter(&database[i..]) {
+            let optional = &c[2] == ","
+                || database[i..][c.get(0).unwrap().end()..]
+                    .trim_start()
+                    .starts_with('{');
+            if !optional && !env.iter().any(|e| e == &c[1]) {
+                env.push(c[1].to_string());
+            }
+        }
+    }
+    env
 }
 
 /// `MyBlogApp` → `my_blog_app`.
@@ -963,5 +1006,20 @@ BUNDLED WITH
         let s = &Ruby.detect(&tree, "").unwrap().services[0];
         assert_eq!(s.runtime_version.as_deref(), Some("3.2.4"));
         assert_eq!(s.runtime_version_source.as_deref(), Some(".tool-versions"));
+    }
+
+    #[test]
+    fn rails_production_variables() {
+        let (_d, tree) = tree_of(&[
+            (
+                "config/database.yml",
+                "development:\n  database: <%= ENV[\"DEV_DB\"] %>\nproduction:\n  url: <%= ENV[\"DATABASE_URL\"] %>\n  pool: <%= ENV.fetch(\"RAILS_MAX_THREADS\") { 5 } %>\n  password: <%= ENV.fetch(\"DB_PASSWORD\") %>\n  host: <%= ENV.fetch(\"DB_HOST\", \"localhost\") %>\n",
+            ),
+            ("config/credentials.yml.enc", "abc--def--ghi"),
+        ]);
+        assert_eq!(
+            rails_runtime_env(&tree, ""),
+            vec!["RAILS_MASTER_KEY", "DATABASE_URL", "DB_PASSWORD"]
+        );
     }
 }

@@ -747,4 +747,11 @@ mod tests {
         let found = Rust.detect(&tree, "").expect("a rust folder");
         assert!(found.services.is_empty());
     }
+
+    #[test]
+    fn the_template_states_the_same_default_release() {
+        let template = include_str!("../../../templates/ecosystems/rust/Dockerfile");
+        let expected = format!(r#"rust_image_version | default(value="{DEFAULT_RUST}")"#);
+        assert!(template.contains(&expected), "{expected}");
+    }
 }

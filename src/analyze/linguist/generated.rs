@@ -40,41 +40,29 @@ const FILE_NAMES: &[&str] = &[
     ".pnp.loader.mjs",
 ];
 
-/// Name endings of generated files.
-const SUFFIXES: &[&str] = &[
-    ".min.js",
-    ".min.mjs",
-    ".min.css",
-    "-min.js",
-    "-min.css",
-    ".js.map",
-    ".css.map",
-    ".mjs.map",
-    ".cjs.map",
-    ".pb.go",
-    ".pb.gw.go",
-    ".pb.cc",
-    ".pb.h",
-    ".pb.swift",
-    ".pb.rs",
-    "_pb2.py",
-    "_pb2.pyi",
-    "_pb2_grpc.py",
-    "_pb.js",
-    "_pb.d.ts",
-    "_grpc_pb.js",
-    "_grpc_pb.d.ts",
-    ".designer.cs",
-    ".designer.vb",
-    ".feature.cs",
-    ".g.dart",
-    ".freezed.dart",
-    ".pbobjc.h",
-    ".pbobjc.m",
-    ".xcworkspacedata",
-    ".xcuserstate",
-    ".nib",
-];
+/// Name endings of generated files, by the name's last extension (one lookup instead of many compares).
+fn suffixes(ext: &str) -> &'static [&'static str] {
+    match ext {
+        "js" => &[".min.js", "-min.js", "_pb.js", "_grpc_pb.js"],
+        "mjs" => &[".min.mjs"],
+        "css" => &[".min.css", "-min.css"],
+        "map" => &[".js.map", ".css.map", ".mjs.map", ".cjs.map"],
+        "go" => &[".pb.go", ".pb.gw.go"],
+        "cc" => &[".pb.cc"],
+        "h" => &[".pb.h", ".pbobjc.h"],
+        "m" => &[".pbobjc.m"],
+        "swift" => &[".pb.swift"],
+        "rs" => &[".pb.rs"],
+        "py" => &["_pb2.py", "_pb2_grpc.py"],
+        "pyi" => &["_pb2.pyi"],
+        "ts" => &["_pb.d.ts", "_grpc_pb.d.ts"],
+        "cs" => &[".designer.cs", ".feature.cs"],
+        "vb" => &[".designer.vb"],
+        "dart" => &[".g.dart", ".freezed.dart"],
+        "xcworkspacedata" | "xcuserstate" | "nib" => &[""],
+        _ => &[],
+    }
+}
 
 /// Folders whose content tools write.
 const DIRS: &[&str] = &[
@@ -88,13 +76,13 @@ const DIRS: &[&str] = &[
 /// Whether the file at `path` (relative, `/`-separated) with first bytes `head` is generated.
 pub fn is_generated(path: &str, head: &[u8]) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    if FILE_NAMES.contains(&name) || SUFFIXES.iter().any(|s| name.ends_with(s)) {
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    if FILE_NAMES.contains(&name) || suffixes(ext).iter().any(|s| name.ends_with(s)) {
         return true;
     }
     if DIRS.iter().any(|d| in_dir(path, d)) {
         return true;
     }
-    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
     if matches!(ext, "js" | "mjs" | "cjs" | "css") && (is_minified(head) || has_source_map(head)) {
         return true;
     }

@@ -46,38 +46,24 @@ struct HeuristicsFile {
 
 /// A pattern compiled on first use.
 pub struct LazyPattern {
-    /// The Ruby source (several alternatives already joined as a union).
-    pub source: String,
-    compiled: OnceLock<Option<Pattern>>,
+    /// The Ruby alternatives (one, or several that linguist joins with `Regexp.union`).
+    pub sources: Vec<String>,
+    compiled: OnceLock<Result<Pattern, String>>,
 }
 
 impl LazyPattern {
     fn new(sources: Vec<String>) -> LazyPattern {
-        // Ruby's Regexp.union keeps each alternative's own flags: wrap each in its own group.
-        let source = if sources.len() == 1 {
-            sources.into_iter().next().unwrap_or_default()
-        } else {
-            sources
-                .iter()
-                .map(|s| format!("(?:{s})"))
-                .collect::<Vec<_>>()
-                .join("|")
-        };
         LazyPattern {
-            source,
+            sources,
             compiled: OnceLock::new(),
         }
     }
 
-    pub fn compile(&self) -> Result<&Pattern, String> {
+    pub fn compile(&self) -> Result<&Pattern, &str> {
         self.compiled
-            .get_or_init(|| Pattern::compile_ruby(&self.source).ok())
+            .get_or_init(|| Pattern::compile_ruby_union(&self.sources))
             .as_ref()
-            .ok_or_else(|| {
-                Pattern::compile_ruby(&self.source)
-                    .err()
-                    .unwrap_or_default()
-            })
+            .map_err(String::as_str)
     }
 
     fn is_match(&self, text: &Text) -> bool {
@@ -87,6 +73,7 @@ impl LazyPattern {
 
 enum Condition {
     Always,
+    Never,
     Matches(usize),
     NotMatches(usize),
     All(Vec<Condition>),
@@ -163,33 +150,37 @@ impl Heuristics {
         h
     }
 
-    /// A rule's condition. A rule with both `pattern` and `negative_pattern` needs both to hold.
+    /// A rule's condition, with linguist's precedence (`Heuristics.parse_rule`): `and`, else `pattern`, else
+    /// `negative_pattern`, else `named_pattern`, else always. A rule giving both `pattern` and
+    /// `negative_pattern` is therefore decided by its `pattern` alone, as in linguist.
     fn condition(&mut self, r: RuleEntry, named: &HashMap<String, usize>) -> Condition {
-        let mut all = Vec::new();
+        // Every pattern is kept (and so compiled by the tests), even one the precedence leaves unused.
+        let pattern = r.pattern.map(|p| self.add(p));
+        let negative = r.negative_pattern.map(|p| self.add(p));
         if let Some(and) = r.and {
-            all.push(Condition::All(
-                and.into_iter().map(|a| self.condition(a, named)).collect(),
-            ));
+            return Condition::All(and.into_iter().map(|a| self.condition(a, named)).collect());
         }
-        if let Some(p) = r.pattern {
-            self.patterns.push(LazyPattern::new(p.into_vec()));
-            all.push(Condition::Matches(self.patterns.len() - 1));
+        if let Some(i) = pattern {
+            return Condition::Matches(i);
         }
-        if let Some(p) = r.negative_pattern {
-            self.patterns.push(LazyPattern::new(p.into_vec()));
-            all.push(Condition::NotMatches(self.patterns.len() - 1));
+        if let Some(i) = negative {
+            return Condition::NotMatches(i);
         }
         if let Some(n) = r.named_pattern {
-            match named.get(&n) {
-                Some(&i) => all.push(Condition::Matches(i)),
-                None => self.unknown_languages.push(format!("named pattern {n}")),
-            }
+            return match named.get(&n) {
+                Some(&i) => Condition::Matches(i),
+                None => {
+                    self.unknown_languages.push(format!("named pattern {n}"));
+                    Condition::Never
+                }
+            };
         }
-        match all.len() {
-            0 => Condition::Always,
-            1 => all.pop().unwrap_or(Condition::Always),
-            _ => Condition::All(all),
-        }
+        Condition::Always
+    }
+
+    fn add(&mut self, p: OneOrMany) -> usize {
+        self.patterns.push(LazyPattern::new(p.into_vec()));
+        self.patterns.len() - 1
     }
 
     /// The disambiguation for a lower-cased file name: the first in the file listing an extension the name
@@ -217,6 +208,7 @@ impl Heuristics {
     fn holds(&self, c: &Condition, text: &Text) -> bool {
         match c {
             Condition::Always => true,
+            Condition::Never => false,
             Condition::Matches(i) => self.patterns[*i].is_match(text),
             Condition::NotMatches(i) => !self.patterns[*i].is_match(text),
             Condition::All(list) => list.iter().all(|c| self.holds(c, text)),

@@ -3,7 +3,12 @@
 //! Strategies run in linguist's order (modeline, filename, shebang, extension, XML, manpage, heuristics);
 //! each narrows the candidates, and the first that leaves exactly one decides. linguist would hand
 //! candidates still ambiguous after the heuristics to its Bayesian classifier, which opsmith does not ship:
-//! see [`Linguist::fallback`] for the deterministic choice made instead.
+//! `Linguist::fallback` makes a deterministic choice instead (primary extension, then how widely used).
+//!
+//! Known differences: only the file's first [`HEAD_LIMIT`] bytes are seen (linguist's heuristics read
+//! 50 KiB), so a modeline in the last lines counts only for files that fit; binary means a NUL byte or many
+//! control bytes (UTF-16 text counts as binary); generated files are a subset of linguist's `generated.rb`
+//! plus the common "DO NOT EDIT" / `@generated` markers.
 
 mod attributes;
 mod generated;
@@ -99,6 +104,8 @@ impl PathRules {
                 regex::bytes::RegexBuilder::new(&joined)
                     .unicode(false)
                     .size_limit(64 << 20)
+                    // Room for the lazy DFA of a few hundred alternations, so states are not rebuilt.
+                    .dfa_size_limit(32 << 20)
                     .build()
                     .ok()
             })
@@ -185,10 +192,12 @@ impl Linguist {
 
     /// Classifies one file from its path (relative, `/`-separated), its first bytes and its attributes.
     pub fn classify(&'static self, path: &str, head: &[u8], attrs: &Attributes) -> Classified {
-        let id = match attrs.language.as_deref() {
-            Some(name) => self.languages.by_alias(name),
-            None => self.detect(path, head),
-        };
+        // `linguist-language` wins when it names a known language (by name or alias); else detect.
+        let id = attrs
+            .language
+            .as_deref()
+            .and_then(|name| self.languages.by_alias(name))
+            .or_else(|| self.detect(path, head));
         let Some(id) = id else {
             return Classified {
                 language: None,
@@ -253,7 +262,12 @@ impl Linguist {
 
         let mut lower_buf = [0u8; 256];
         let lower = lowercase(name, &mut lower_buf);
-        let extension = self.extension(&lower);
+        // Generic extensions never decide alone: only a heuristic (or an earlier strategy) can.
+        let extension = if GENERIC_EXTENSIONS.iter().any(|e| lower.ends_with(e)) {
+            None
+        } else {
+            self.extension(&lower)
+        };
         if let Some((_, ids)) = extension {
             candidates.narrow(ids);
             if let Some(id) = candidates.single() {
@@ -332,6 +346,33 @@ impl Linguist {
         self.documentation.is_match(path)
     }
 }
+
+/// linguist's `generic.yml`: extensions too common to name a language by themselves.
+const GENERIC_EXTENSIONS: &[&str] = &[
+    ".1",
+    ".2",
+    ".3",
+    ".4",
+    ".5",
+    ".6",
+    ".7",
+    ".8",
+    ".9",
+    ".action",
+    ".alg",
+    ".app",
+    ".cmp",
+    ".msg",
+    ".network",
+    ".pkg",
+    ".resource",
+    ".sol",
+    ".srv",
+    ".stl",
+    ".tag",
+    ".target",
+    ".url",
+];
 
 /// Languages by how common they are on GitHub, most common first: the fallback's tie-breaker (a `.rs` file
 /// no heuristic recognises is far more likely Rust than RenderScript).
@@ -420,17 +461,18 @@ fn is_manpage_name(lower: &str) -> bool {
     }
 }
 
-/// A NUL byte, or more than one byte in ten that no text file holds (controls other than whitespace, ESC
-/// and form feed), marks binary content.
+/// A NUL byte, or more than one byte in ten of the first KiB that no text file holds (controls other than
+/// whitespace, ESC, backspace and form feed), marks binary content.
 fn is_binary(head: &[u8]) -> bool {
     if memchr::memchr(0, head).is_some() {
         return true;
     }
-    let odd = head
+    let sample = &head[..head.len().min(1024)];
+    let odd = sample
         .iter()
         .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b | 0x08))
         .count();
-    odd * 10 > head.len()
+    odd * 10 > sample.len()
 }
 
 #[cfg(test)]
@@ -442,5 +484,15 @@ mod tests {
         let l = super::Linguist::get();
         assert!(l.vendor.regex().is_some());
         assert!(l.documentation.regex().is_some());
+    }
+
+    #[test]
+    fn fallback_ranking_names_real_languages() {
+        let l = super::Linguist::get();
+        let unknown: Vec<&&str> = super::WIDELY_USED
+            .iter()
+            .filter(|n| l.languages.by_name(n).is_none())
+            .collect();
+        assert!(unknown.is_empty(), "{unknown:?}");
     }
 }

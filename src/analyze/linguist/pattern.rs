@@ -43,15 +43,38 @@ pub enum Pattern {
 impl Pattern {
     /// Compiles a Ruby pattern, with `^`/`$` as line anchors.
     pub fn compile_ruby(ruby: &str) -> Result<Pattern, String> {
-        let exact = translate(ruby, false);
+        Pattern::compile_ruby_union(&[ruby])
+    }
+
+    /// Compiles the union of Ruby patterns (Ruby's `Regexp.union`: each alternative keeps its own flags).
+    pub fn compile_ruby_union<S: AsRef<str>>(alternatives: &[S]) -> Result<Pattern, String> {
+        let union = |relax: bool| {
+            let parts: Vec<String> = alternatives
+                .iter()
+                .map(|a| translate(a.as_ref(), relax))
+                .collect();
+            if parts.len() == 1 {
+                parts.into_iter().next().unwrap_or_default()
+            } else {
+                parts
+                    .iter()
+                    .map(|p| format!("(?:{p})"))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            }
+        };
+        let exact = union(false);
         if let Ok(re) = fast(&exact) {
             return Ok(Pattern::Fast(re));
         }
         let regex = fancy_regex::RegexBuilder::new(&format!("(?m){exact}"))
             .backtrack_limit(200_000)
             .build()
-            .map_err(|e| format!("{ruby}: {e}"))?;
-        let prefilter = fast(&translate(ruby, true)).ok();
+            .map_err(|e| {
+                let shown: Vec<&str> = alternatives.iter().map(AsRef::as_ref).collect();
+                format!("{}: {e}", shown.join(" | "))
+            })?;
+        let prefilter = fast(&union(true)).ok();
         Ok(Pattern::Fancy {
             prefilter,
             regex: Box::new(regex),
@@ -319,6 +342,14 @@ mod tests {
         assert!(p.is_fancy());
         assert!(p.is_match(&Text::new(b"x {$name}")));
         assert!(!p.is_match(&Text::new(b"x {{$name}")));
+    }
+
+    #[test]
+    fn union_keeps_each_alternatives_flags() {
+        let p = Pattern::compile_ruby_union(&["(?i)abc", "XYZ"]).unwrap();
+        assert!(p.is_match(&Text::new(b"ABC")));
+        assert!(p.is_match(&Text::new(b"XYZ")));
+        assert!(!p.is_match(&Text::new(b"xyz")));
     }
 
     #[test]

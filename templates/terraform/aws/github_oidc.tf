@@ -1,6 +1,7 @@
 # Optional: the roles the deploy workflow assumes through GitHub's OIDC provider (no stored AWS keys).
 # Set github_repository = "owner/name" to create them; the trust policies accept only that repository:
 # the plan role from pull requests, the deploy role from the `production` environment.
+# Nothing else refers to this file: delete it if you manage the deploy identities elsewhere.
 variable "github_repository" {
   description = "GitHub repository (owner/name) allowed to assume the deploy roles. Empty: no roles are created."
   type        = string
@@ -93,4 +94,9 @@ resource "aws_iam_role_policy_attachment" "github_deploy" {
 
   role       = aws_iam_role.github["deploy"].name
   policy_arn = each.value
+}
+
+output "github_role_arns" {
+  description = "Roles for the deploy workflow (set AWS_PLAN_ROLE_ARN and AWS_DEPLOY_ROLE_ARN repository variables to these)."
+  value       = { for name, role in aws_iam_role.github : name => role.arn }
 }

@@ -24,8 +24,3 @@ output "alarm_topic_arn" {
   description = "SNS topic the alarms notify: subscribe your on-call tooling to it."
   value       = aws_sns_topic.alarms.arn
 }
-
-output "github_role_arns" {
-  description = "Roles for the deploy workflow (set AWS_PLAN_ROLE_ARN and AWS_DEPLOY_ROLE_ARN repository variables to these)."
-  value       = { for name, role in aws_iam_role.github : name => role.arn }
-}

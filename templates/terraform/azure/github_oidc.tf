@@ -1,6 +1,7 @@
 # Optional: identities for the deploy workflow, trusted through GitHub's OIDC tokens (no client secrets).
 # Set github_repository = "owner/name" to create them: the plan identity accepts only pull request tokens of
 # that repository, the deploy identity only tokens of its `production` environment.
+# Nothing else refers to this file: delete it if you manage the deploy identities elsewhere.
 variable "github_repository" {
   description = "GitHub repository (owner/name) allowed to deploy. Empty: no deploy identities are created."
   type        = string
@@ -91,4 +92,9 @@ resource "azurerm_role_assignment" "github_state" {
   role_definition_name = each.value
   principal_id         = azurerm_user_assigned_identity.github[each.key].principal_id
   principal_type       = "ServicePrincipal"
+}
+
+output "github_client_ids" {
+  description = "Set the repository variables AZURE_PLAN_CLIENT_ID and AZURE_DEPLOY_CLIENT_ID to these."
+  value       = { for name, identity in azurerm_user_assigned_identity.github : name => identity.client_id }
 }

@@ -19,8 +19,3 @@ output "resource_group_name" {
   description = "Resource group holding the deployment."
   value       = azurerm_resource_group.main.name
 }
-
-output "github_client_ids" {
-  description = "Set the repository variables AZURE_PLAN_CLIENT_ID and AZURE_DEPLOY_CLIENT_ID to these."
-  value       = { for name, identity in azurerm_user_assigned_identity.github : name => identity.client_id }
-}

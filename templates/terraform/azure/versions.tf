@@ -1,10 +1,10 @@
 terraform {
   required_version = ">= 1.5"
 
+  # azurerm 4.37 or newer: logs_destination on the Container Apps environment.
   required_providers {
     azurerm = {
       source  = "hashicorp/azurerm"
-      # 4.37 or newer: logs_destination on the Container Apps environment.
       version = "~> 4.37"
     }
   }

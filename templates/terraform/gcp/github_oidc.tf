@@ -1,6 +1,7 @@
 # Optional: Workload Identity Federation for the deploy workflow (no service account keys).
 # Set github_repository = "owner/name" to create it: the pool trusts only that repository's tokens, the plan
 # service account only from pull requests, the deploy service account only from the `production` environment.
+# Nothing else refers to this file: delete it if you manage the deploy identities elsewhere.
 variable "github_repository" {
   description = "GitHub repository (owner/name) allowed to deploy. Empty: no identity pool or deploy accounts are created."
   type        = string
@@ -122,4 +123,14 @@ resource "google_storage_bucket_iam_member" "github_state" {
   bucket = var.state_bucket
   role   = each.value
   member = google_service_account.github[each.key].member
+}
+
+output "github_workload_identity_provider" {
+  description = "Set the repository variable GCP_WORKLOAD_IDENTITY_PROVIDER to this."
+  value       = var.github_repository == "" ? null : google_iam_workload_identity_pool_provider.github[0].name
+}
+
+output "github_service_accounts" {
+  description = "Set the repository variables GCP_PLAN_SERVICE_ACCOUNT and GCP_DEPLOY_SERVICE_ACCOUNT to these."
+  value       = { for name, account in google_service_account.github : name => account.email }
 }

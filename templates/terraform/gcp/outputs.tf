@@ -14,13 +14,3 @@ output "service_accounts" {
   description = "Service account per service: grant each what its code needs."
   value       = { for name, account in google_service_account.service : name => account.email }
 }
-
-output "github_workload_identity_provider" {
-  description = "Set the repository variable GCP_WORKLOAD_IDENTITY_PROVIDER to this."
-  value       = var.github_repository == "" ? null : google_iam_workload_identity_pool_provider.github[0].name
-}
-
-output "github_service_accounts" {
-  description = "Set the repository variables GCP_PLAN_SERVICE_ACCOUNT and GCP_DEPLOY_SERVICE_ACCOUNT to these."
-  value       = { for name, account in google_service_account.github : name => account.email }
-}

@@ -1,0 +1,4 @@
+Opsmith: module
+{
+	init: fn();
+};

@@ -1,0 +1,4 @@
+OPSMITH ; greet
+ ;
+ WRITE "Hello",!
+ QUIT

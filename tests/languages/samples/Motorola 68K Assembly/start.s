@@ -1,0 +1,3 @@
+moveq #0,d0
+move.l d0,-(sp)
+rts

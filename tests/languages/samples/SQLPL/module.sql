@@ -1,0 +1,2 @@
+CREATE OR REPLACE MODULE opsmith_mod;
+ALTER MODULE opsmith_mod PUBLISH PROCEDURE hello();

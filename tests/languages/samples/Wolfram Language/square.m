@@ -1,0 +1,2 @@
+(* opsmith demo *)
+f[x_] := x^2 (* square *)

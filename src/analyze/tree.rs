@@ -273,3 +273,16 @@ fn tree_file(rel: &Path, size: u64) -> TreeFile {
         raw_path,
     }
 }
+
+/// A tree on disk from `(path, contents)` pairs, for the detectors' unit tests.
+#[cfg(test)]
+pub(crate) fn tree_of(files: &[(&str, &str)]) -> (tempfile::TempDir, RepoTree) {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, body) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+    let tree = RepoTree::scan(dir.path()).unwrap();
+    (dir, tree)
+}

@@ -832,18 +832,7 @@ fn service_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A tree on disk from `(path, contents)` pairs.
-    fn tree_of(files: &[(&str, &str)]) -> (tempfile::TempDir, RepoTree) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            let p = dir.path().join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-        let tree = RepoTree::scan(dir.path()).unwrap();
-        (dir, tree)
-    }
+    use crate::analyze::tree::tree_of;
 
     #[test]
     fn a_project_referencing_a_sibling_builds_from_their_common_folder() {

@@ -419,6 +419,7 @@ fn health_path(tree: &RepoTree, dir: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::tree::tree_of;
 
     const MIX: &str = r#"defmodule Shop.MixProject do
   use Mix.Project
@@ -517,17 +518,6 @@ end
         );
         assert_eq!(port_in("# port: 9999\n"), None);
         assert_eq!(port_in("System.get_env(\"PORT\")"), None);
-    }
-
-    fn tree_of(files: &[(&str, &str)]) -> (tempfile::TempDir, RepoTree) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, body) in files {
-            let p = dir.path().join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, body).unwrap();
-        }
-        let tree = RepoTree::scan(dir.path()).unwrap();
-        (dir, tree)
     }
 
     #[test]

@@ -1537,18 +1537,7 @@ fn service_of(tree: &RepoTree, app: JavaApp) -> Service {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A tree on disk from `(path, contents)` pairs.
-    fn tree_of(files: &[(&str, &str)]) -> (tempfile::TempDir, RepoTree) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            let p = dir.path().join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-        let tree = RepoTree::scan(dir.path()).unwrap();
-        (dir, tree)
-    }
+    use crate::analyze::tree::tree_of;
 
     #[test]
     fn gradle_multi_project_serves_the_boot_module() {

@@ -449,6 +449,25 @@ fn exact_tag(ver: &str) -> Option<String> {
     )
 }
 
+/// The Node version a service of another ecosystem (Rails, Laravel) builds its front-end assets with:
+/// `.nvmrc` / `.node-version` in `dir`, then `.tool-versions` / `mise.toml`, else [`DEFAULT_NODE`].
+pub fn asset_node_version(tree: &RepoTree, dir: &str) -> String {
+    [".nvmrc", ".node-version"]
+        .into_iter()
+        .filter_map(|name| tree.read_text(&join(dir, name)))
+        .find_map(|text| {
+            text.lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim())
+                .find(|l| !l.is_empty())
+                .and_then(normalize_node_version)
+        })
+        .or_else(|| {
+            version::tool_version(tree, dir, &["nodejs", "node"])
+                .and_then(|d| normalize_node_version(&d.version))
+        })
+        .unwrap_or_else(|| DEFAULT_NODE.to_string())
+}
+
 /// The declared Node version and its file: `.nvmrc`, `.node-version` (the package folder, then the
 /// workspace root), `.tool-versions` / `mise.toml`, `volta.node`, then `engines.node`.
 fn node_version(
@@ -1517,6 +1536,7 @@ fn build_steps(ws: &Workspace, pkg: &Package) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::tree::tree_of;
 
     #[test]
     fn version_ranges_become_image_tags() {
@@ -1616,18 +1636,6 @@ mod tests {
         assert_eq!(exec_form("next start").unwrap().0, ["next", "start"]);
         assert!(exec_form("npm run build && node dist").is_none());
         assert!(exec_form("node -r dotenv/config \"src/index.js\"").is_none());
-    }
-
-    /// Writes `files` into a temporary directory and lists it as a tree.
-    fn tree_of(files: &[(&str, &str)]) -> (tempfile::TempDir, RepoTree) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, body) in files {
-            let p = dir.path().join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, body).unwrap();
-        }
-        let tree = RepoTree::scan(dir.path()).unwrap();
-        (dir, tree)
     }
 
     #[test]

@@ -22,8 +22,6 @@ pub struct Php;
 
 /// PHP used when the repository declares none: current in late 2026.
 pub const DEFAULT_PHP: &str = "8.4";
-/// Node used to build front-end assets when the repository declares none.
-const DEFAULT_NODE: &str = "22";
 /// The port Apache listens on in the image (unprivileged, so it runs as www-data).
 const PORT: u16 = 8080;
 
@@ -549,19 +547,7 @@ fn node_assets(tree: &RepoTree, dir: &str, service: &mut Service) {
     let mut manifests = vec!["package.json".to_string()];
     manifests.extend(lock.map(String::from));
     service.fact("js_manifests", manifests);
-    let node = [".nvmrc", ".node-version"]
-        .into_iter()
-        .find_map(|n| tree.read_text(&join(dir, n)))
-        .map(|t| {
-            t.trim()
-                .trim_start_matches('v')
-                .split('.')
-                .next()
-                .unwrap_or("")
-                .to_string()
-        })
-        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
-        .unwrap_or_else(|| DEFAULT_NODE.to_string());
+    let node = super::node::asset_node_version(tree, dir);
     service.fact("node_version", node);
     service.build_command = Some(format!("{pm} run build"));
 }
@@ -569,6 +555,7 @@ fn node_assets(tree: &RepoTree, dir: &str, service: &mut Service) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::tree::tree_of;
 
     #[test]
     fn composer_constraints() {
@@ -587,17 +574,6 @@ mod tests {
         assert_eq!(v(""), None);
         assert_eq!(v("dev-main"), None);
         assert_eq!(v("^99999999999999999999.1"), None);
-    }
-
-    fn tree_of(files: &[(&str, &str)]) -> (tempfile::TempDir, RepoTree) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, body) in files {
-            let p = dir.path().join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, body).unwrap();
-        }
-        let tree = RepoTree::scan(dir.path()).unwrap();
-        (dir, tree)
     }
 
     #[test]

@@ -22,8 +22,6 @@ pub struct Ruby;
 
 /// Ruby used when the repository declares none: current in late 2026.
 pub const DEFAULT_RUBY: &str = "3.4";
-/// Node used to build JS-bundled Rails assets when the repository declares none.
-const DEFAULT_NODE: &str = "22";
 
 impl Detector for Ruby {
     fn detect(&self, tree: &RepoTree, dir: &str) -> Option<Detection> {
@@ -757,25 +755,14 @@ fn js_bundling(tree: &RepoTree, dir: &str, gems: &Gems, service: &mut Service) {
         js_manifests.push(l.to_string());
     }
     service.fact("js_manifests", js_manifests);
-    let node = [".node-version", ".nvmrc"]
-        .into_iter()
-        .find_map(|n| tree.read_text(&join(dir, n)))
-        .map(|t| {
-            t.trim()
-                .trim_start_matches('v')
-                .split('.')
-                .next()
-                .unwrap_or("")
-                .to_string()
-        })
-        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
-        .unwrap_or_else(|| DEFAULT_NODE.to_string());
+    let node = super::node::asset_node_version(tree, dir);
     service.fact("node_version", node);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::tree::tree_of;
 
     const LOCK: &str = "GIT
   remote: https://github.com/example/thing.git
@@ -900,17 +887,6 @@ BUNDLED WITH
             None
         );
         assert_eq!(snake_case("MyBlogApp"), "my_blog_app");
-    }
-
-    fn tree_of(files: &[(&str, &str)]) -> (tempfile::TempDir, RepoTree) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, body) in files {
-            let p = dir.path().join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, body).unwrap();
-        }
-        let tree = RepoTree::scan(dir.path()).unwrap();
-        (dir, tree)
     }
 
     #[test]

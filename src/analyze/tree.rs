@@ -159,6 +159,43 @@ pub fn read_prefix(path: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// The folder holding `path` (`""` for a top-level entry); None for the root itself.
+pub fn parent(path: &str) -> Option<&str> {
+    if path.is_empty() {
+        None
+    } else {
+        Some(path.rsplit_once('/').map_or("", |(d, _)| d))
+    }
+}
+
+/// `path` relative to `base` (`path` is `base` or below it); `""` when they are the same.
+pub fn relative_to(path: &str, base: &str) -> String {
+    if base.is_empty() {
+        return path.to_string();
+    }
+    if path == base {
+        return String::new();
+    }
+    path.strip_prefix(&format!("{base}/"))
+        .unwrap_or(path)
+        .to_string()
+}
+
+/// `dir/rel` with `.` and `..` resolved (`\` accepted as a separator); None when it leaves the root.
+pub fn resolve(dir: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in rel.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
 /// Joins a directory (`""` for the root) and a relative name.
 pub fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() || dir == "." {
@@ -285,4 +322,36 @@ pub(crate) fn tree_of(files: &[(&str, &str)]) -> (tempfile::TempDir, RepoTree) {
     }
     let tree = RepoTree::scan(dir.path()).unwrap();
     (dir, tree)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_arithmetic() {
+        assert_eq!(parent(""), None);
+        assert_eq!(parent("api"), Some(""));
+        assert_eq!(parent("apps/web/src"), Some("apps/web"));
+        assert_eq!(relative_to("svc/api", "svc"), "api");
+        assert_eq!(relative_to("svc", "svc"), "");
+        assert_eq!(relative_to("svc", ""), "svc");
+        assert_eq!(
+            resolve("src/Web", "..\\Lib/./Lib.csproj").as_deref(),
+            Some("src/Lib/Lib.csproj")
+        );
+        assert_eq!(resolve("a", "../../b"), None);
+    }
+
+    #[test]
+    fn listing_queries() {
+        let (_dir, tree) = tree_of(&[("a/b/c.txt", "x"), ("a/d.txt", "y"), ("e.txt", "z")]);
+        assert_eq!(tree.names_in("a").collect::<Vec<_>>(), ["d.txt"]);
+        assert_eq!(tree.subdirs_of("").collect::<Vec<_>>(), ["a"]);
+        assert_eq!(tree.subdirs_of("a").collect::<Vec<_>>(), ["b"]);
+        assert_eq!(tree.files_under("a").count(), 2);
+        assert!(tree.is_dir("a/b") && !tree.is_dir("a/x"));
+        assert_eq!(tree.read_text("e.txt").as_deref(), Some("z"));
+        assert_eq!(tree.read_text("missing"), None);
+    }
 }

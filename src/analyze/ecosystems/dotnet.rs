@@ -20,7 +20,7 @@
 
 use super::version::tool_version;
 use super::{Detection, Detector, service_path};
-use crate::analyze::tree::{RepoTree, join};
+use crate::analyze::tree::{self, RepoTree, join};
 use crate::profile::{Ecosystem, PackageManager, Service};
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
@@ -107,7 +107,7 @@ struct Project {
 impl Project {
     fn load(tree: &RepoTree, path: &str) -> Option<Project> {
         let text = tree.read_text(path)?;
-        let dir = parent_of(path).to_string();
+        let dir = tree::parent(path).unwrap_or("").to_string();
         let mut project = parse_project(&text, path)?;
         // MSBuild imports the nearest Directory.Build.props; the project's own values win.
         if let Some((props_path, props)) = nearest_build_props(tree, &dir) {
@@ -126,7 +126,7 @@ impl Project {
         project.references = project
             .references
             .iter()
-            .filter_map(|r| resolve_path(&dir, r))
+            .filter_map(|r| tree::resolve(&dir, r))
             .collect();
         project.dir = dir;
         Some(project)
@@ -195,10 +195,6 @@ impl Project {
     fn fsharp(&self) -> bool {
         self.path.ends_with(".fsproj")
     }
-}
-
-fn parent_of(path: &str) -> &str {
-    path.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
 /// Parses an MSBuild project (or props) file; None when it is not well-formed XML.
@@ -271,7 +267,7 @@ fn nearest_build_props(tree: &RepoTree, dir: &str) -> Option<(String, Project)> 
         if let Some(text) = tree.read_text(&path) {
             return parse_project(&text, &path).map(|p| (path, p));
         }
-        current = (!d.is_empty()).then(|| parent_of(&d).to_string());
+        current = (!d.is_empty()).then(|| tree::parent(&d).unwrap_or("").to_string());
     }
     None
 }
@@ -331,21 +327,6 @@ fn version_key(v: &str) -> (u32, u32, u32) {
     )
 }
 
-/// `dir/rel` with `.` and `..` resolved; None when it leaves the repository.
-fn resolve_path(dir: &str, rel: &str) -> Option<String> {
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
-    for part in rel.split(['/', '\\']) {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(parts.join("/"))
-}
-
 /// The deepest folder containing every one of `dirs`.
 fn common_ancestor(dirs: &[&str]) -> String {
     let mut common: Option<Vec<&str>> = None;
@@ -391,7 +372,7 @@ fn solution_projects(tree: &RepoTree, solution: &str) -> Vec<String> {
     let Some(text) = tree.read_text(solution) else {
         return Vec::new();
     };
-    let dir = parent_of(solution);
+    let dir = tree::parent(solution).unwrap_or("");
     let listed: Vec<String> = if solution.ends_with(".slnx") {
         match roxmltree::Document::parse(&text) {
             Ok(doc) => doc
@@ -409,7 +390,7 @@ fn solution_projects(tree: &RepoTree, solution: &str) -> Vec<String> {
     };
     listed
         .iter()
-        .filter_map(|p| resolve_path(dir, p))
+        .filter_map(|p| tree::resolve(dir, p))
         .filter(|p| tree.exists(p))
         .take(MAX_PROJECTS)
         .collect()
@@ -601,7 +582,7 @@ fn global_json_sdk(tree: &RepoTree, from_dir: &str) -> Option<(String, String, S
             };
             return Some((tag, version, path));
         }
-        current = (!d.is_empty()).then(|| parent_of(&d).to_string());
+        current = (!d.is_empty()).then(|| tree::parent(&d).unwrap_or("").to_string());
     }
     None
 }
@@ -732,7 +713,8 @@ fn service_of(
                     push(in_context(context, &path));
                 }
             }
-            current = (c != context && !c.is_empty()).then(|| parent_of(&c).to_string());
+            current =
+                (c != context && !c.is_empty()).then(|| tree::parent(&c).unwrap_or("").to_string());
         }
     }
     if let Some(sln) = solution {

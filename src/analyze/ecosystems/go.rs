@@ -13,7 +13,7 @@
 
 use super::version::tool_version;
 use super::{Detection, Detector, dir_name, service_path};
-use crate::analyze::tree::{RepoTree, join};
+use crate::analyze::tree::{RepoTree, join, relative_to};
 use crate::profile::{Ecosystem, PackageManager, Service};
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
@@ -634,19 +634,6 @@ fn normalise(path: &str) -> String {
         }
     }
     parts.join("/")
-}
-
-/// `path` relative to `base` (`path` is `base` or below it); `""` when they are the same.
-fn relative_to(path: &str, base: &str) -> String {
-    if base.is_empty() {
-        return path.to_string();
-    }
-    if path == base {
-        return String::new();
-    }
-    path.strip_prefix(&format!("{base}/"))
-        .unwrap_or(path)
-        .to_string()
 }
 
 #[cfg(test)]

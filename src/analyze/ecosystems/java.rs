@@ -27,7 +27,7 @@
 
 use super::version::tool_version;
 use super::{Detection, Detector, dir_name, service_path};
-use crate::analyze::tree::{RepoTree, join};
+use crate::analyze::tree::{self, RepoTree, join};
 use crate::profile::{Ecosystem, PackageManager, Service};
 use regex::Regex;
 use std::collections::BTreeMap;
@@ -243,21 +243,6 @@ fn load_pom(tree: &RepoTree, dir: &str) -> Option<Pom> {
     parse_pom(&tree.read_text(&path)?, &path)
 }
 
-/// `dir/rel` with `.` and `..` resolved; None when it leaves the repository.
-fn resolve_dir(dir: &str, rel: &str) -> Option<String> {
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
-    for part in rel.split(['/', '\\']) {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(parts.join("/"))
-}
-
 /// The in-repository parent poms of `pom` (nearest first), followed through `<relativePath>`.
 fn parent_chain(tree: &RepoTree, dir: &str, pom: &Pom) -> Vec<Pom> {
     let mut chain = Vec::new();
@@ -273,7 +258,7 @@ fn parent_chain(tree: &RepoTree, dir: &str, pom: &Pom) -> Vec<Pom> {
             break;
         }
         let rel = rel.trim_end_matches("pom.xml").trim_end_matches('/');
-        let Some(pdir) = resolve_dir(&current_dir, rel) else {
+        let Some(pdir) = tree::resolve(&current_dir, rel) else {
             break;
         };
         let Some(found) = load_pom(tree, &pdir) else {
@@ -503,7 +488,7 @@ fn collect_modules(tree: &RepoTree, dir: &str, pom: &Pom, depth: usize, out: &mu
     }
     for m in &pom.modules {
         let rel = m.trim_end_matches("pom.xml").trim_end_matches('/');
-        let Some(mdir) = resolve_dir(dir, rel) else {
+        let Some(mdir) = tree::resolve(dir, rel) else {
             continue;
         };
         if mdir == dir || out.contains(&mdir) || !mdir.starts_with(dir) {

@@ -19,7 +19,7 @@
 
 use super::version::tool_version;
 use super::{Detection, Detector, dir_name, service_path};
-use crate::analyze::tree::{RepoTree, join};
+use crate::analyze::tree::{self, RepoTree, join, relative_to};
 use crate::profile::{Ecosystem, PackageManager, Service};
 use regex::Regex;
 use std::collections::BTreeSet;
@@ -170,19 +170,6 @@ fn uv_workspace(
         detection.services.push(service);
     }
     detection
-}
-
-/// `path` relative to `base` (`path` is `base` or below it); `""` when they are the same.
-fn relative_to(path: &str, base: &str) -> String {
-    if base.is_empty() {
-        return path.to_string();
-    }
-    if path == base {
-        return String::new();
-    }
-    path.strip_prefix(&format!("{base}/"))
-        .unwrap_or(path)
-        .to_string()
 }
 
 /// `requirements.txt` first, then other `requirements*.txt` in the folder, then `requirements/*.txt`.
@@ -712,7 +699,7 @@ impl Project {
             {
                 return Some((v, path));
             }
-            current = parent_dir(&d);
+            current = tree::parent(&d).map(String::from);
         }
         let path = join(dir, "runtime.txt");
         if let Some(v) = tree.read_text(&path).and_then(|t| python_minor(&t)) {
@@ -1141,7 +1128,7 @@ fn included_requirements(tree: &RepoTree, dir: &str, file: &str) -> Vec<String> 
         let Some(text) = tree.read_text(&join(dir, &current)) else {
             continue;
         };
-        let base = parent_dir(&current).unwrap_or_default();
+        let base = tree::parent(&current).unwrap_or("").to_string();
         for line in text.lines() {
             let line = line.trim();
             if let Some(included) = line
@@ -1182,7 +1169,7 @@ fn requirements_in(tree: &RepoTree, path: &str, depth: usize) -> Vec<String> {
     let Some(text) = tree.read_text(path) else {
         return Vec::new();
     };
-    let base = parent_dir(path).unwrap_or_default();
+    let base = tree::parent(path).unwrap_or("").to_string();
     let mut out = Vec::new();
     for line in text.lines() {
         let line = line.trim();
@@ -1225,18 +1212,6 @@ fn table_keys(value: Option<&toml::Value>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn parent_dir(dir: &str) -> Option<String> {
-    if dir.is_empty() {
-        None
-    } else {
-        Some(
-            dir.rsplit_once('/')
-                .map(|(p, _)| p.to_string())
-                .unwrap_or_default(),
-        )
-    }
 }
 
 /// `3.12.1`, `python-3.12.1`, `cpython@3.12`, `3.12` → `3.12`. None for other interpreters.

@@ -11,7 +11,7 @@
 
 use super::version::tool_version;
 use super::{Detection, Detector, service_path};
-use crate::analyze::tree::{RepoTree, join};
+use crate::analyze::tree::{self, RepoTree, join, relative_to};
 use crate::profile::{Ecosystem, PackageManager, Service};
 use regex::Regex;
 use std::collections::BTreeMap;
@@ -120,15 +120,7 @@ impl Toolchain {
                     };
                 }
             }
-            current = if d.is_empty() {
-                None
-            } else {
-                Some(
-                    d.rsplit_once('/')
-                        .map(|(p, _)| p.to_string())
-                        .unwrap_or_default(),
-                )
-            };
+            current = tree::parent(&d).map(String::from);
         }
         if let Some(declared) = tool_version(tree, dir, &["rust"])
             && let Some(v) = rust_release(&declared.version)
@@ -592,19 +584,6 @@ fn rocket_port(tree: &RepoTree, dir: &str) -> Option<u16> {
                 .and_then(|v| v.trim_matches('"').parse().ok())
         })
     })
-}
-
-/// `path` relative to `base` (`path` is `base` or below it); `""` when they are the same.
-fn relative_to(path: &str, base: &str) -> String {
-    if base.is_empty() {
-        return path.to_string();
-    }
-    if path == base {
-        return String::new();
-    }
-    path.strip_prefix(&format!("{base}/"))
-        .unwrap_or(path)
-        .to_string()
 }
 
 #[cfg(test)]

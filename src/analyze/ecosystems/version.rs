@@ -1,6 +1,6 @@
 //! Runtime version declarations shared by several ecosystems (`.tool-versions`, `mise.toml`).
 
-use crate::analyze::tree::{RepoTree, join};
+use crate::analyze::tree::{self, RepoTree, join};
 
 /// A declared runtime version and the file it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,15 +56,7 @@ pub fn tool_version(tree: &RepoTree, dir: &str, tools: &[&str]) -> Option<Declar
                 }
             }
         }
-        current = if d.is_empty() {
-            None
-        } else {
-            Some(
-                d.rsplit_once('/')
-                    .map(|(p, _)| p.to_string())
-                    .unwrap_or_default(),
-            )
-        };
+        current = tree::parent(&d).map(String::from);
     }
     None
 }

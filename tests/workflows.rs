@@ -867,6 +867,14 @@ fn compose_builds_every_service_from_the_repository_root() {
     assert_eq!(web["environment"]["PORT"], "3000");
     assert_eq!(web["restart"], "unless-stopped");
     assert_eq!(web["security_opt"], json!(["no-new-privileges:true"]));
+    // The log shipper (deploy/monitoring/logging) tells services apart by this label.
+    for (name, service) in services {
+        assert_eq!(
+            service["logging"],
+            json!({"driver": "json-file", "options": {"labels": "com.docker.compose.service"}}),
+            "{name}"
+        );
+    }
     let api = &services["api"];
     assert_eq!(
         api["build"],

@@ -1,5 +1,9 @@
 //! opsmith: analyze a repository and generate what it needs to ship.
 
 pub mod analyze;
+pub mod config;
 pub mod generate;
+pub mod git;
 pub mod profile;
+pub mod queue;
+pub mod server;

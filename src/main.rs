@@ -43,6 +43,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the GitHub App (settings from OPSMITH_* environment variables).
+    Serve {
+        /// Also read settings from this KEY=VALUE file (the environment wins).
+        #[arg(long)]
+        env_file: Option<PathBuf>,
+    },
 }
 
 /// A failure the user can act on: one line on stderr and exit code 2.
@@ -62,6 +68,7 @@ fn main() -> ExitCode {
             cloud,
             json,
         } => run_generate(&dir, out, cloud, json),
+        Command::Serve { env_file } => run_serve(env_file.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -70,6 +77,24 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn run_serve(env_file: Option<&Path>) -> Result<(), UserError> {
+    let settings =
+        opsmith::config::Settings::from_env(env_file).map_err(|e| UserError(e.to_string()))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    // Exactly one rustls provider, before any TLS client is built.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| UserError(format!("cannot start the async runtime: {e}")))?;
+    runtime
+        .block_on(opsmith::server::run(&settings))
+        .map_err(|e| UserError(e.to_string()))
 }
 
 fn load(dir: &Path, per_file: bool) -> Result<RepoProfile, UserError> {
@@ -188,7 +213,7 @@ fn run_generate(
     }
     print!("{}", summary(&profile));
     if profile.services.is_empty() {
-        println!("no deployable service found: only repository-wide files were generated");
+        println!("no deployable service found: nothing to generate");
     }
     println!(
         "wrote {} file(s) to {}",

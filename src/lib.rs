@@ -1,9 +1,12 @@
 //! opsmith: analyze a repository and generate what it needs to ship.
 
 pub mod analyze;
+pub mod command;
 pub mod config;
 pub mod generate;
 pub mod git;
 pub mod profile;
 pub mod queue;
+pub mod repo_config;
+pub mod report;
 pub mod server;

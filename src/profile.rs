@@ -191,6 +191,20 @@ impl PackageManager {
     }
 }
 
+/// `name` as an identifier for images, jobs and cloud resources: lower-case ASCII letters and digits,
+/// every run of anything else as one `-`, no `-` at either end (`@scope/Web_App` → `scope-web-app`).
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
 /// Target cloud for the generated infrastructure.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

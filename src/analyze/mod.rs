@@ -297,24 +297,12 @@ fn is_claimed(claimed: &BTreeSet<String>, dir: &str) -> bool {
 /// A service name usable as an image name and a DNS label: lower-case letters, digits and dashes.
 pub fn service_name(raw: &str) -> String {
     let raw = raw.rsplit('/').next().unwrap_or(raw);
-    let mut out = String::new();
-    for c in raw.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    let out = out
-        .trim_end_matches('-')
-        .chars()
-        .take(40)
-        .collect::<String>();
-    let out = out.trim_end_matches('-').to_string();
+    let out: String = crate::profile::slug(raw).chars().take(40).collect();
+    let out = out.trim_end_matches('-');
     if out.is_empty() {
         "app".to_string()
     } else {
-        out
+        out.to_string()
     }
 }
 

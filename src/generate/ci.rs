@@ -23,6 +23,7 @@
 //!   (php), `js_bundling` (ruby), `runtime_image` (compose).
 
 use super::{Artifact, Context, GenerateError, ServiceView, templates, with_header};
+use crate::profile::slug;
 use serde::Serialize;
 
 const CI_PATH: &str = ".github/workflows/ci.yml";
@@ -163,19 +164,6 @@ fn job(view: &ServiceView, slug: String) -> Job {
         context,
         slug,
     }
-}
-
-/// Lower-case ASCII letters and digits, runs of anything else as one `-`, no `-` at either end.
-fn slug(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_end_matches('-').to_string()
 }
 
 /// `./a/b/` → `a/b`, `` → `.`.

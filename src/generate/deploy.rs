@@ -229,14 +229,7 @@ fn is_plain_path(path: &str) -> bool {
 /// Lower-case letters, digits and single dashes, starting with a letter, at most `max` long:
 /// `@acme/Web_App` becomes `acme-web-app`.
 fn cloud_name(name: &str, max: usize, fallback: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
+    let out = crate::profile::slug(name);
     let out = out.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-');
     let mut out: String = out.chars().take(max).collect();
     while out.ends_with('-') {

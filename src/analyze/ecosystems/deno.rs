@@ -9,7 +9,7 @@
 
 use super::node::{health_in_code, health_in_routes, port_in_code, port_in_command};
 use super::{Detection, Detector, dir_name, service_path, version};
-use crate::analyze::tree::{RepoTree, join};
+use crate::analyze::tree::{RepoTree, join, relative_to};
 use crate::profile::{Ecosystem, PackageManager, Service};
 use serde_json::{Map, Value, json};
 
@@ -43,7 +43,7 @@ impl Detector for Deno {
         let mut configs = Vec::new();
         for m in &members {
             if let Some((name, member_config)) = read_config(tree, m) {
-                manifests.push(join(&relative(dir, m), name));
+                manifests.push(join(&relative_to(m, dir), name));
                 configs.push((m.clone(), name, member_config));
             }
         }
@@ -124,19 +124,6 @@ fn workspace_members(tree: &RepoTree, dir: &str, config: &Map<String, Value>) ->
         }
     }
     members
-}
-
-/// `dir` relative to `root` (both tree paths), `""` when they are the same.
-fn relative(root: &str, dir: &str) -> String {
-    if root == dir {
-        String::new()
-    } else if root.is_empty() {
-        dir.to_string()
-    } else {
-        dir.strip_prefix(&format!("{root}/"))
-            .unwrap_or(dir)
-            .to_string()
-    }
 }
 
 /// Parses JSON with comments and trailing commas (`deno.jsonc`); None when it is not an object.
@@ -377,7 +364,7 @@ fn service_for(
     if lock {
         s.fact("lockfile", "deno.lock");
     }
-    let in_context = relative(&context.root, dir);
+    let in_context = relative_to(dir, &context.root);
     let service_in_context = if in_context.is_empty() {
         String::new()
     } else {

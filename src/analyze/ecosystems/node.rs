@@ -12,7 +12,7 @@
 //! off in the image build).
 
 use super::{Detection, Detector, dir_name, service_path, version};
-use crate::analyze::tree::{RepoTree, join};
+use crate::analyze::tree::{RepoTree, join, relative_to};
 use crate::profile::{Ecosystem, PackageManager, Service};
 use regex::Regex;
 use serde_json::{Map, Value, json};
@@ -615,23 +615,10 @@ fn install_manifests(
         }
     }
     for m in member_dirs {
-        let rel = relative(root, m);
+        let rel = relative_to(m, root);
         out.push(join(&rel, "package.json"));
     }
     out
-}
-
-/// `dir` relative to `root` (both tree paths).
-fn relative(root: &str, dir: &str) -> String {
-    if root == dir {
-        String::new()
-    } else if root.is_empty() {
-        dir.to_string()
-    } else {
-        dir.strip_prefix(&format!("{root}/"))
-            .unwrap_or(dir)
-            .to_string()
-    }
 }
 
 /// The workspace member globs of a root package, or None when it is not a workspace root.
@@ -701,7 +688,7 @@ fn workspace_members(tree: &RepoTree, dir: &str, globs: &[String]) -> Vec<String
         let Some(member) = f.path.strip_suffix("/package.json") else {
             continue;
         };
-        let rel = relative(dir, member);
+        let rel = relative_to(member, dir);
         if rel.is_empty()
             || member == dir
             || rel
@@ -1250,7 +1237,7 @@ fn service_for(tree: &RepoTree, pkg: &Package, ws: &Workspace) -> Option<Service
         s.runtime_version = Some(v);
         s.runtime_version_source = Some(src);
     }
-    let in_context = relative(&ws.root_dir, dir);
+    let in_context = relative_to(dir, &ws.root_dir);
     let service_in_context = if in_context.is_empty() {
         String::new()
     } else {
@@ -1507,7 +1494,7 @@ fn build_steps(ws: &Workspace, pkg: &Package) -> Value {
                 ws.members.get(d)?
             };
             p.script("build")?;
-            let rel = relative(&ws.root_dir, d);
+            let rel = relative_to(d, &ws.root_dir);
             let dir = if rel.is_empty() {
                 String::new()
             } else {
@@ -1896,9 +1883,9 @@ mod tests {
 
     #[test]
     fn paths_relative_to_a_workspace_root() {
-        assert_eq!(relative("web", "web"), "");
-        assert_eq!(relative("", "apps/api"), "apps/api");
-        assert_eq!(relative("repo", "repo/apps/api"), "apps/api");
+        assert_eq!(relative_to("web", "web"), "");
+        assert_eq!(relative_to("apps/api", ""), "apps/api");
+        assert_eq!(relative_to("repo/apps/api", "repo"), "apps/api");
     }
 
     #[test]

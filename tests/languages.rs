@@ -12,6 +12,16 @@ fn language_of(path: &str, content: &str) -> Option<&'static str> {
         .language
 }
 
+/// Every `(path, content, language)` case is classified as that language; all mismatches are reported at once.
+fn assert_languages(cases: &[(&str, &str, &str)]) {
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter(|(path, text, want)| language_of(path, text) != Some(*want))
+        .map(|(path, text, want)| format!("{path}: want {want}, got {:?}", language_of(path, text)))
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 #[test]
 fn every_heuristics_pattern_compiles() {
     let h = &Linguist::get().heuristics;
@@ -121,12 +131,7 @@ fn file_names() {
         ),
         ("Cargo.lock", "version = 3\n", "TOML"),
     ];
-    let wrong: Vec<String> = cases
-        .iter()
-        .filter(|(path, text, want)| language_of(path, text) != Some(*want))
-        .map(|(path, text, want)| format!("{path}: want {want}, got {:?}", language_of(path, text)))
-        .collect();
-    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert_languages(&cases);
 }
 
 #[test]
@@ -158,12 +163,7 @@ fn shebangs() {
             "Prolog",
         ),
     ];
-    let wrong: Vec<String> = cases
-        .iter()
-        .filter(|(path, text, want)| language_of(path, text) != Some(*want))
-        .map(|(path, text, want)| format!("{path}: want {want}, got {:?}", language_of(path, text)))
-        .collect();
-    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert_languages(&cases);
 }
 
 #[test]
@@ -180,12 +180,7 @@ fn modelines() {
         // A modeline beats the extension.
         ("src/odd.js", "// vim: syntax=ruby\nputs 1\n", "Ruby"),
     ];
-    let wrong: Vec<String> = cases
-        .iter()
-        .filter(|(path, text, want)| language_of(path, text) != Some(*want))
-        .map(|(path, text, want)| format!("{path}: want {want}, got {:?}", language_of(path, text)))
-        .collect();
-    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert_languages(&cases);
 }
 
 #[test]

@@ -65,8 +65,8 @@ pub fn parse(body: &str, app_slug: &str) -> Parsed {
 }
 
 /// Finds the first line addressed to opsmith; returns the prefix as the user wrote it and the
-/// text after it.
-fn command_line<'a>(body: &'a str, app_slug: &str) -> Option<(String, &'a str)> {
+/// text after it. The intake uses it to decide which comments become jobs, so both agree.
+pub fn command_line<'a>(body: &'a str, app_slug: &str) -> Option<(String, &'a str)> {
     let mention = format!("@{}", bare_slug(app_slug));
     let mut fence: Option<char> = None;
     for raw in body.lines() {

@@ -278,24 +278,11 @@ impl Triggers {
             .collect()
     }
 
-    /// The command text when a comment addresses opsmith: its first line starts with `/opsmith`
-    /// or with a mention of the App (`@<slug>`, or any `@…opsmith…` handle).
+    /// The command text when a comment addresses opsmith, decided exactly as the command parser
+    /// does ([`crate::command::command_line`]): a line starting with `/opsmith` or `@<slug>`, outside
+    /// quotes and code. Invalid commands are queued too, so that the reply can carry the help.
     pub fn command_in(&self, body: &str) -> Option<String> {
-        let body = body.trim_start();
-        // Most comments are not for opsmith: decide without scanning a long body.
-        if !body.starts_with(['/', '@']) {
-            return None;
-        }
-        let line = body.lines().next()?.trim_end();
-        let (head, rest) = line
-            .split_once(char::is_whitespace)
-            .map_or((line, ""), |(h, r)| (h, r.trim_start()));
-        let head = head.to_ascii_lowercase();
-        let addressed = head == "/opsmith"
-            || head.strip_prefix('@').is_some_and(|handle| {
-                handle == self.app_slug.to_ascii_lowercase() || handle.contains("opsmith")
-            });
-        addressed.then(|| rest.to_string())
+        crate::command::command_line(body, &self.app_slug).map(|(_, rest)| rest.trim().to_string())
     }
 }
 
@@ -423,7 +410,11 @@ mod tests {
             ("/opsmith generate --cloud gcp", "generate --cloud gcp"),
             ("  /opsmith scan\r\nthanks", "scan"),
             ("@opsmith help", "help"),
-            ("@OpsMith-App generate", "generate"),
+            ("@OPSMITH generate", "generate"),
+            (
+                "thanks!\n/opsmith generate --cloud gcp",
+                "generate --cloud gcp",
+            ),
             ("/opsmith", ""),
         ] {
             payload["comment"]["body"] = body.into();
@@ -438,6 +429,9 @@ mod tests {
         for body in [
             "/opsmithx generate",
             "please /opsmith generate",
+            "@OpsMith-App generate",
+            "```\n/opsmith generate\n```",
+            "> /opsmith generate",
             "@someone hi",
         ] {
             payload["comment"]["body"] = body.into();

@@ -25,6 +25,27 @@ fn json(o: &Output) -> serde_json::Value {
     })
 }
 
+/// `opsmith analyze --json --per-file DIR`.
+fn analyze_per_file(dir: &Path) -> Output {
+    opsmith(&["analyze", "--json", "--per-file", dir.to_str().unwrap()])
+}
+
+/// Every `path` of a `--per-file` listing.
+fn listed_paths(v: &serde_json::Value) -> Vec<&str> {
+    v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect()
+}
+
+/// Exit 0 without a panic.
+fn succeeded(o: &Output) {
+    no_panic(o);
+    assert!(o.status.success(), "{}", stderr(o));
+}
+
 fn no_panic(o: &Output) {
     let err = stderr(o);
     assert!(!err.contains("panicked"), "opsmith panicked: {err}");
@@ -81,12 +102,7 @@ fn per_file_lists_every_file_with_slash_paths() {
     let dir = tempfile::tempdir().unwrap();
     small_tree(dir.path());
     write(&dir.path().join("nested/deeper/notes.txt"), "hello\n");
-    let out = opsmith(&[
-        "analyze",
-        "--json",
-        "--per-file",
-        dir.path().to_str().unwrap(),
-    ]);
+    let out = analyze_per_file(dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let files = json(&out)["files"].as_array().unwrap().clone();
     let paths: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
@@ -182,16 +198,10 @@ fn an_unreadable_dir_is_a_one_line_error() {
     std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o000)).unwrap();
     let o = as_nobody(&["analyze", "--json", "--per-file", locked.to_str().unwrap()]);
     std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o755)).unwrap();
-    no_panic(&o);
-    assert!(o.status.success(), "{}", stderr(&o));
+    succeeded(&o);
     assert!(stderr(&o).contains("warning"), "{}", stderr(&o));
     let v = json(&o);
-    let paths: Vec<&str> = v["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let paths = listed_paths(&v);
     assert_eq!(paths, ["a.py"]);
 }
 
@@ -213,26 +223,15 @@ fn symlinks_are_never_followed_loops_and_escapes_included() {
         dir.path().join("escape.py"),
     )
     .unwrap();
-    let o = opsmith(&[
-        "analyze",
-        "--json",
-        "--per-file",
-        dir.path().to_str().unwrap(),
-    ]);
-    no_panic(&o);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = analyze_per_file(dir.path());
+    succeeded(&o);
     assert!(
         stderr(&o).contains("symlink"),
         "a warning names the skipped symlinks: {}",
         stderr(&o)
     );
     let v = json(&o);
-    let paths: Vec<&str> = v["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let paths = listed_paths(&v);
     assert_eq!(paths, ["app.py", "main.go"]);
     let bytes: u64 = v["languages"]
         .as_array()
@@ -262,14 +261,8 @@ fn a_200_mb_file_is_counted_by_size_without_being_read() {
         .unwrap();
         f.set_len(200 * 1024 * 1024).unwrap(); // sparse: costs no disk
     }
-    let o = opsmith(&[
-        "analyze",
-        "--json",
-        "--per-file",
-        dir.path().to_str().unwrap(),
-    ]);
-    no_panic(&o);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = analyze_per_file(dir.path());
+    succeeded(&o);
     let v = json(&o);
     assert!(
         v["files"]
@@ -287,14 +280,8 @@ fn invalid_utf8_names_are_shown_lossily_with_a_warning() {
     small_tree(dir.path());
     let name = std::ffi::OsStr::from_bytes(b"bad\xffname.py");
     std::fs::write(dir.path().join(name), "print('odd name')\n").unwrap();
-    let o = opsmith(&[
-        "analyze",
-        "--json",
-        "--per-file",
-        dir.path().to_str().unwrap(),
-    ]);
-    no_panic(&o);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = analyze_per_file(dir.path());
+    succeeded(&o);
     assert!(stderr(&o).contains("not valid UTF-8"), "{}", stderr(&o));
     let v = json(&o);
     assert!(

@@ -15,6 +15,18 @@ use std::time::{Duration, Instant};
 
 const INSTALLATION: u64 = 7;
 
+/// acme/shop cloned through the stand-in with a valid token: where every push test starts. Returns the
+/// stand-in, the clone URL, the token, the clone's folder (kept alive) and the clone.
+fn cloned_shop() -> (StandIn, String, String, tempfile::TempDir, git::ClonedRepo) {
+    let stand_in = stand_in_with_repo();
+    let url = stand_in.clone_url("acme", "shop");
+    let token = stand_in.mint_token(INSTALLATION, Duration::from_secs(3600));
+    let dest = tempfile::tempdir().unwrap();
+    let clone =
+        git::clone_default_branch(&url, &token, dest.path(), &CloneLimits::default()).unwrap();
+    (stand_in, url, token, dest, clone)
+}
+
 fn stand_in_with_repo() -> StandIn {
     let stand_in = StandIn::start();
     stand_in.install(INSTALLATION, "acme");
@@ -183,12 +195,7 @@ fn a_clone_over_the_size_limit_is_aborted() {
 
 #[test]
 fn commits_and_pushes_a_branch_then_sees_its_head() {
-    let stand_in = stand_in_with_repo();
-    let url = stand_in.clone_url("acme", "shop");
-    let token = stand_in.mint_token(INSTALLATION, Duration::from_secs(3600));
-    let dest = tempfile::tempdir().unwrap();
-    let clone =
-        git::clone_default_branch(&url, &token, dest.path(), &CloneLimits::default()).unwrap();
+    let (stand_in, url, token, _dest, clone) = cloned_shop();
     assert_eq!(
         git::remote_branch_head(&url, &token, "opsmith/devops").unwrap(),
         None
@@ -257,12 +264,7 @@ fn commits_and_pushes_a_branch_then_sees_its_head() {
 
 #[test]
 fn a_branch_someone_else_moved_is_not_overwritten() {
-    let stand_in = stand_in_with_repo();
-    let url = stand_in.clone_url("acme", "shop");
-    let token = stand_in.mint_token(INSTALLATION, Duration::from_secs(3600));
-    let dest = tempfile::tempdir().unwrap();
-    let clone =
-        git::clone_default_branch(&url, &token, dest.path(), &CloneLimits::default()).unwrap();
+    let (stand_in, url, token, _dest, clone) = cloned_shop();
     let files = vec![("Dockerfile".to_string(), b"FROM scratch\n".to_vec())];
     let ours = git::commit_tree(
         &clone.repo,
@@ -297,12 +299,7 @@ fn a_branch_someone_else_moved_is_not_overwritten() {
 
 #[test]
 fn a_non_fast_forward_push_is_reported_as_rejected() {
-    let stand_in = stand_in_with_repo();
-    let url = stand_in.clone_url("acme", "shop");
-    let token = stand_in.mint_token(INSTALLATION, Duration::from_secs(3600));
-    let dest = tempfile::tempdir().unwrap();
-    let clone =
-        git::clone_default_branch(&url, &token, dest.path(), &CloneLimits::default()).unwrap();
+    let (stand_in, url, token, _dest, clone) = cloned_shop();
     let files = vec![("x".to_string(), b"x".to_vec())];
 
     // Without force, libgit2 refuses locally once it knows the remote moved past us.
@@ -343,12 +340,7 @@ fn a_non_fast_forward_push_is_reported_as_rejected() {
 
 #[test]
 fn a_push_refused_by_a_server_hook_is_an_error() {
-    let stand_in = stand_in_with_repo();
-    let url = stand_in.clone_url("acme", "shop");
-    let token = stand_in.mint_token(INSTALLATION, Duration::from_secs(3600));
-    let dest = tempfile::tempdir().unwrap();
-    let clone =
-        git::clone_default_branch(&url, &token, dest.path(), &CloneLimits::default()).unwrap();
+    let (stand_in, url, token, _dest, clone) = cloned_shop();
     stand_in
         .git
         .protect_branch("acme", "shop", "opsmith/devops");
@@ -372,12 +364,7 @@ fn a_push_refused_by_a_server_hook_is_an_error() {
 
 #[test]
 fn a_push_with_an_expired_token_fails_fast() {
-    let stand_in = stand_in_with_repo();
-    let url = stand_in.clone_url("acme", "shop");
-    let token = stand_in.mint_token(INSTALLATION, Duration::from_secs(3600));
-    let dest = tempfile::tempdir().unwrap();
-    let clone =
-        git::clone_default_branch(&url, &token, dest.path(), &CloneLimits::default()).unwrap();
+    let (stand_in, url, token, _dest, clone) = cloned_shop();
     let files = vec![("Dockerfile".to_string(), b"FROM scratch\n".to_vec())];
     git::commit_tree(
         &clone.repo,

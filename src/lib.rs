@@ -1,6 +1,7 @@
 //! opsmith: analyze a repository and generate what it needs to ship.
 
 pub mod analyze;
+pub mod app;
 pub mod command;
 pub mod config;
 pub mod generate;

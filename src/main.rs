@@ -93,7 +93,7 @@ fn run_serve(env_file: Option<&Path>) -> Result<(), UserError> {
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| UserError(format!("cannot start the async runtime: {e}")))?;
     runtime
-        .block_on(opsmith::server::run(&settings))
+        .block_on(opsmith::app::run(&settings))
         .map_err(|e| UserError(e.to_string()))
 }
 

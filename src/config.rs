@@ -17,10 +17,14 @@ pub const GITHUB_API_URL: &str = "OPSMITH_GITHUB_API_URL";
 pub const DATABASE_URL: &str = "OPSMITH_DATABASE_URL";
 pub const LISTEN: &str = "OPSMITH_LISTEN";
 pub const WORK_DIR: &str = "OPSMITH_WORK_DIR";
+pub const APP_SLUG: &str = "OPSMITH_APP_SLUG";
+pub const WORKERS: &str = "OPSMITH_WORKERS";
+pub const JOB_LEASE_SECONDS: &str = "OPSMITH_JOB_LEASE_SECONDS";
 
 const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 const DEFAULT_DATABASE_URL: &str = "sqlite://opsmith.db";
 const DEFAULT_LISTEN: &str = "0.0.0.0:3000";
+const DEFAULT_APP_SLUG: &str = "opsmith";
 
 /// What `opsmith serve` runs with.
 pub struct Settings {
@@ -37,6 +41,13 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Where clones and generated trees live while a job runs.
     pub work_dir: PathBuf,
+    /// The App's slug (`@<slug>` mentions, the bot's login `<slug>[bot]`).
+    pub app_slug: String,
+    /// Jobs run at the same time by this process (0: intake only, another process runs them).
+    pub workers: usize,
+    /// How long a claimed job stays this process's without a renewal; after a crash, its jobs
+    /// are taken again once this has passed.
+    pub job_lease: std::time::Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -55,6 +66,9 @@ impl fmt::Debug for Settings {
             .field("database_url", &format_args!("{scheme}:[redacted]"))
             .field("listen", &self.listen)
             .field("work_dir", &self.work_dir)
+            .field("app_slug", &self.app_slug)
+            .field("workers", &self.workers)
+            .field("job_lease", &self.job_lease)
             .finish()
     }
 }
@@ -214,6 +228,36 @@ impl Settings {
             )));
         }
 
+        let app_slug = get(APP_SLUG).unwrap_or_else(|| DEFAULT_APP_SLUG.into());
+        let app_slug = app_slug.trim().to_owned();
+        if !app_slug
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ConfigError(format!(
+                "{APP_SLUG} must be the App's slug (letters, digits, - and _)"
+            )));
+        }
+
+        let number =
+            |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| match get(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| {
+                        ConfigError(format!(
+                            "{name} must be a whole number from {} to {}",
+                            range.start(),
+                            range.end()
+                        ))
+                    }),
+            };
+        let workers = number(WORKERS, 2, 0..=64)? as usize;
+        let job_lease = std::time::Duration::from_secs(number(JOB_LEASE_SECONDS, 300, 2..=86_400)?);
+
         Ok(Settings {
             app_id,
             private_key: SecretString::from(private_key),
@@ -222,6 +266,9 @@ impl Settings {
             database_url: SecretString::from(database_url),
             listen,
             work_dir,
+            app_slug,
+            workers,
+            job_lease,
         })
     }
 }
@@ -272,6 +319,7 @@ mod tests {
         assert_eq!(settings.github_api_url, "https://api.github.com");
         assert_eq!(settings.database_url.expose_secret(), "sqlite://opsmith.db");
         assert_eq!(settings.listen.to_string(), "0.0.0.0:3000");
+        assert_eq!(settings.app_slug, "opsmith");
     }
 
     #[test]

@@ -406,6 +406,50 @@ pub fn remote_branch_head(url: &str, token: &str, branch: &str) -> Result<Option
     Ok(head)
 }
 
+/// Fetches the remote's `refs/heads/<branch>` into `refs/remotes/origin/<branch>` of `repo`, its
+/// head commit and that commit's parent (depth 2: enough to see what the head commit changed).
+/// None when the remote has no such branch.
+pub fn fetch_branch(
+    repo: &Repository,
+    url: &str,
+    token: &str,
+    branch: &str,
+    limits: &CloneLimits,
+) -> Result<Option<Oid>, GitError> {
+    let session = Session::new(url, token, limits.clone());
+    let mut remote = repo.remote_anonymous(url).map_err(|e| session.error(e))?;
+    let wanted = format!("refs/heads/{branch}");
+    let exists = {
+        let connection = remote
+            .connect_auth(Direction::Fetch, Some(session.callbacks()), None)
+            .map_err(|e| session.error(e))?;
+        connection
+            .list()
+            .map_err(|e| session.error(e))?
+            .iter()
+            .any(|h| h.name() == wanted)
+    };
+    if !exists {
+        return Ok(None);
+    }
+    let tracking = format!("refs/remotes/origin/{branch}");
+    let mut options = FetchOptions::new();
+    options
+        .remote_callbacks(session.callbacks())
+        .depth(2)
+        .download_tags(git2::AutotagOption::None);
+    remote
+        .fetch(
+            &[format!("+{wanted}:{tracking}").as_str()],
+            Some(&mut options),
+            None,
+        )
+        .map_err(|e| session.error(e))?;
+    repo.refname_to_id(&tracking)
+        .map(Some)
+        .map_err(|e| session.error(e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -344,6 +344,8 @@ impl StandIn {
     pub fn install(&self, installation_id: u64, account: &str) {
         let permissions = [
             ("contents", "write"),
+            // GitHub refuses pushes that touch .github/workflows/ without it.
+            ("workflows", "write"),
             ("pull_requests", "write"),
             ("issues", "write"),
             ("checks", "write"),

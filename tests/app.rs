@@ -1,0 +1,661 @@
+//! The App end to end: the real `opsmith serve` binary, signed webhooks over HTTP, the GitHub
+//! stand-in (every request checked against GitHub's OpenAPI description) with its real git server.
+//!
+//! PostgreSQL tests need `OPSMITH_TEST_POSTGRES_URL` (scripts/test starts the server and sets it).
+
+#[path = "support/git_server.rs"]
+mod git_server;
+#[path = "support/github.rs"]
+mod github;
+#[path = "support/openapi.rs"]
+mod openapi;
+
+use github::{Fault, StandIn};
+use hmac::{Hmac, KeyInit, Mac};
+use opsmith::queue::{JobStatus, Store, StoreSettings};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const INSTALLATION: u64 = 7;
+const OWNER: &str = "acme";
+const SECRET: &str = "webhook secret for the app tests";
+/// The issue the test comments are on.
+const ISSUE: u64 = 100;
+
+/// A running `opsmith serve`.
+struct App {
+    child: Child,
+    addr: SocketAddr,
+    log: PathBuf,
+}
+
+impl App {
+    fn start(stand_in: &StandIn, database_url: &str, dir: &Path, name: &str) -> App {
+        let addr = free_address();
+        let log = dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_opsmith"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("OPSMITH_APP_ID", stand_in.app_id.to_string())
+            .env("OPSMITH_PRIVATE_KEY", &stand_in.app_key.private_pem)
+            .env("OPSMITH_WEBHOOK_SECRET", SECRET)
+            .env("OPSMITH_GITHUB_API_URL", &stand_in.url)
+            .env("OPSMITH_DATABASE_URL", database_url)
+            .env("OPSMITH_LISTEN", addr.to_string())
+            .env("OPSMITH_WORK_DIR", dir.join(format!("{name}-work")))
+            .env("OPSMITH_WORKERS", "2")
+            .env("OPSMITH_JOB_LEASE_SECONDS", "3")
+            .env("RUST_LOG", "opsmith=info")
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start opsmith serve");
+        let mut app = App { child, addr, log };
+        let started = Instant::now();
+        while http(app.addr, "GET", "/healthz", &[], b"").map(|(s, _)| s) != Some(200) {
+            if let Ok(Some(status)) = app.child.try_wait() {
+                panic!("opsmith serve exited ({status}):\n{}", app.log_text());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "opsmith serve did not come up:\n{}",
+                app.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        app
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no clean-up of any kind.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn deliver(&self, event: &str, delivery: &str, payload: &Value) -> u16 {
+        let body = serde_json::to_vec(payload).unwrap();
+        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+        mac.update(&body);
+        let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        let headers = [
+            ("X-GitHub-Event", event),
+            ("X-GitHub-Delivery", delivery),
+            ("X-Hub-Signature-256", signature.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        http(self.addr, "POST", "/webhook", &headers, &body)
+            .map(|(status, _)| status)
+            .unwrap_or_else(|| panic!("no answer to the webhook:\n{}", self.log_text()))
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_address() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// One HTTP/1.1 exchange; None when the server cannot be reached.
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(body).ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).ok()?;
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    Some((status, text))
+}
+
+/// The files of a fixture, as the stand-in's git server takes them.
+fn fixture_files(name: &str) -> Vec<(String, Vec<u8>)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let mut files = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_string();
+                files.push((relative, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn stand_in_with(repos: &[&str]) -> StandIn {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let stand_in = StandIn::start();
+    stand_in.install(INSTALLATION, OWNER);
+    let files = fixture_files("node-npm-express");
+    let files: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_slice()))
+        .collect();
+    for repo in repos {
+        stand_in.add_repo(INSTALLATION, OWNER, repo, &files);
+    }
+    let mut world = stand_in.world();
+    world
+        .user_permissions
+        .insert("alice".into(), "write".into());
+    world.user_permissions.insert("bob".into(), "read".into());
+    drop(world);
+    stand_in
+}
+
+/// Adds a user's comment to the stand-in (as if typed on GitHub) and returns its webhook payload.
+fn comment(stand_in: &StandIn, repo: &str, issue: u64, id: u64, login: &str, body: &str) -> Value {
+    stand_in.world().comments.push(github::Comment {
+        id,
+        repo: format!("{OWNER}/{repo}"),
+        issue_number: issue,
+        body: body.into(),
+        user: login.into(),
+        edits: 0,
+    });
+    json!({
+        "action": "created",
+        "installation": { "id": INSTALLATION },
+        "repository": repository(repo),
+        "issue": { "number": issue, "title": "Ship it", "state": "open" },
+        "comment": {
+            "id": id,
+            "body": body,
+            "user": { "login": login, "type": "User" },
+            "author_association": "MEMBER",
+        },
+        "sender": { "login": login, "type": "User" },
+    })
+}
+
+fn repository(repo: &str) -> Value {
+    json!({
+        "id": 1,
+        "name": repo,
+        "full_name": format!("{OWNER}/{repo}"),
+        "default_branch": "main",
+        "owner": { "login": OWNER, "type": "Organization" },
+    })
+}
+
+fn wait_until(what: &str, timeout: Duration, app: &App, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < timeout,
+            "timed out waiting until {what}; opsmith's log:\n{}",
+            app.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The contents of `path` on `branch` of a repository in the stand-in's git server.
+fn file_on(stand_in: &StandIn, repo: &str, branch: &str, path: &str) -> Option<Vec<u8>> {
+    let git = git2::Repository::open_bare(stand_in.git.git_dir(OWNER, repo)).ok()?;
+    let commit = git
+        .find_reference(&format!("refs/heads/{branch}"))
+        .ok()?
+        .peel_to_commit()
+        .ok()?;
+    let entry = commit.tree().ok()?.get_path(Path::new(path)).ok()?;
+    Some(git.find_blob(entry.id()).ok()?.content().to_vec())
+}
+
+fn bot_comments(stand_in: &StandIn, repo: &str, issue: u64) -> Vec<String> {
+    let full = format!("{OWNER}/{repo}");
+    stand_in
+        .world()
+        .comments
+        .iter()
+        .filter(|c| c.repo == full && c.issue_number == issue && c.user.ends_with("[bot]"))
+        .map(|c| c.body.clone())
+        .collect()
+}
+
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("opsmith.db").display())
+}
+
+#[test]
+fn a_comment_command_opens_one_pull_request_that_pushes_keep_up_to_date() {
+    let stand_in = stand_in_with(&["shop"]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start(&stand_in, &sqlite_url(dir.path()), dir.path(), "app");
+
+    // `/opsmith generate` by someone with write permission → a pull request.
+    let payload = comment(&stand_in, "shop", ISSUE, 5001, "alice", "/opsmith generate");
+    assert_eq!(app.deliver("issue_comment", "delivery-1", &payload), 202);
+    wait_until(
+        "the command is answered",
+        Duration::from_secs(90),
+        &app,
+        || {
+            bot_comments(&stand_in, "shop", ISSUE)
+                .iter()
+                .any(|c| c.contains("Done"))
+        },
+    );
+    let (pull, head) = {
+        let world = stand_in.world();
+        let open = world.open_pulls("acme/shop");
+        assert_eq!(open.len(), 1, "one pull request");
+        let pull = open[0].clone();
+        assert_eq!(
+            (pull.head.as_str(), pull.base.as_str()),
+            ("opsmith/devops", "main")
+        );
+        let body = pull.body.clone().unwrap_or_default();
+        assert!(body.contains(opsmith::report::SCAN_START), "{body}");
+        assert!(body.contains("Dockerfile"), "{body}");
+        assert!(
+            world
+                .reactions
+                .iter()
+                .any(|r| r.comment_id == 5001 && r.content == "eyes"),
+            "the command is acknowledged with a reaction"
+        );
+        let head = stand_in
+            .git
+            .branch_head(OWNER, "shop", "opsmith/devops")
+            .unwrap();
+        let checks: Vec<_> = world
+            .check_runs
+            .iter()
+            .filter(|c| c.fields["head_sha"] == json!(head.to_string()))
+            .collect();
+        assert_eq!(checks.len(), 1, "one check run on the branch head");
+        assert_eq!(checks[0].fields["conclusion"], "success");
+        // Every token was narrowed to the one repository.
+        assert!(world.tokens.values().all(|t| t.repos.len() == 1));
+        (pull, head)
+    };
+    let status = bot_comments(&stand_in, "shop", ISSUE);
+    assert_eq!(
+        status.len(),
+        1,
+        "one status comment, edited in place: {status:?}"
+    );
+    assert!(status[0].contains(&format!("/pull/{}", pull.number)) || status[0].contains("pull"));
+    let dockerfile = file_on(&stand_in, "shop", "opsmith/devops", "Dockerfile")
+        .expect("Dockerfile on the branch");
+    assert!(String::from_utf8_lossy(&dockerfile).contains("FROM node:"));
+    assert!(
+        file_on(
+            &stand_in,
+            "shop",
+            "opsmith/devops",
+            ".github/workflows/ci.yml"
+        )
+        .is_some()
+    );
+    assert!(file_on(&stand_in, "shop", "opsmith/devops", "package.json").is_some());
+
+    // The same delivery again (a redelivery): accepted, nothing runs.
+    let calls_before = stand_in.world().requests.len();
+    assert_eq!(app.deliver("issue_comment", "delivery-1", &payload), 202);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        stand_in.world().requests.len(),
+        calls_before,
+        "a redelivery calls GitHub for nothing"
+    );
+
+    // A push to main that changes what would be generated → the same pull request, updated.
+    let own_dockerfile = b"FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY . .\nEXPOSE 8080\nCMD [\"node\", \"src/server.js\"]\n";
+    let main = stand_in
+        .git
+        .commit_on(OWNER, "shop", "main", "Dockerfile", own_dockerfile);
+    let push = json!({
+        "ref": "refs/heads/main",
+        "after": main.to_string(),
+        "deleted": false,
+        "installation": { "id": INSTALLATION },
+        "repository": repository("shop"),
+        "sender": { "login": "alice", "type": "User" },
+    });
+    assert_eq!(app.deliver("push", "delivery-2", &push), 202);
+    wait_until(
+        "the branch is rebuilt on the new main",
+        Duration::from_secs(90),
+        &app,
+        || stand_in.git.branch_head(OWNER, "shop", "opsmith/devops") != Some(head),
+    );
+    wait_until(
+        "the pull request is refreshed",
+        Duration::from_secs(30),
+        &app,
+        || stand_in.world().check_runs.len() == 2,
+    );
+    {
+        let world = stand_in.world();
+        assert_eq!(world.pulls.len(), 1, "never a second pull request");
+        assert_eq!(world.open_pulls("acme/shop")[0].number, pull.number);
+    }
+    let git = git2::Repository::open_bare(stand_in.git.git_dir(OWNER, "shop")).unwrap();
+    let new_head = stand_in
+        .git
+        .branch_head(OWNER, "shop", "opsmith/devops")
+        .unwrap();
+    let commit = git.find_commit(new_head).unwrap();
+    assert_eq!(
+        commit.parent_id(0).unwrap(),
+        main,
+        "one commit on top of the new main"
+    );
+    assert_eq!(
+        file_on(&stand_in, "shop", "opsmith/devops", "Dockerfile").unwrap(),
+        own_dockerfile.to_vec(),
+        "the repository's own Dockerfile is kept, not replaced"
+    );
+
+    // A read-only user → a polite refusal, and the pull request is left alone.
+    let calls_to_pulls = stand_in
+        .world()
+        .calls("PATCH", "/repos/acme/shop/pulls")
+        .len();
+    let refused = comment(
+        &stand_in,
+        "shop",
+        ISSUE + 1,
+        5002,
+        "bob",
+        "/opsmith generate --cloud gcp",
+    );
+    assert_eq!(app.deliver("issue_comment", "delivery-3", &refused), 202);
+    wait_until(
+        "the refusal is posted",
+        Duration::from_secs(60),
+        &app,
+        || {
+            bot_comments(&stand_in, "shop", ISSUE + 1)
+                .iter()
+                .any(|c| c.contains("Not run"))
+        },
+    );
+    assert_eq!(
+        stand_in.git.branch_head(OWNER, "shop", "opsmith/devops"),
+        Some(new_head)
+    );
+    assert_eq!(
+        stand_in
+            .world()
+            .calls("PATCH", "/repos/acme/shop/pulls")
+            .len(),
+        calls_to_pulls
+    );
+    assert_eq!(stand_in.world().pulls.len(), 1);
+
+    stand_in.assert_no_violations();
+    assert!(
+        stand_in.world().unserved.is_empty(),
+        "{:?}",
+        stand_in.world().unserved
+    );
+}
+
+/// `count` comment deliveries spread over `repos`, each with its own comment and delivery id.
+fn command_deliveries(
+    stand_in: &StandIn,
+    repos: &[&str],
+    count: usize,
+    tag: &str,
+) -> Vec<(String, Value)> {
+    (0..count)
+        .map(|n| {
+            let repo = repos[n % repos.len()];
+            let id = 20_000 + n as u64;
+            let payload = comment(stand_in, repo, ISSUE, id, "alice", "/opsmith generate");
+            (format!("{tag}-{n}"), payload)
+        })
+        .collect()
+}
+
+/// The jobs of every delivery, from the App's own database.
+async fn jobs(store: &Store, deliveries: &[(String, Value)]) -> Vec<opsmith::queue::Job> {
+    let mut all = Vec::new();
+    for (id, _) in deliveries {
+        all.extend(store.jobs_of_delivery(id).await.unwrap());
+    }
+    all
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn assert_one_pull_per_repository(stand_in: &StandIn, repos: &[&str]) {
+    let world = stand_in.world();
+    for repo in repos {
+        let full = format!("{OWNER}/{repo}");
+        let pulls = world.pulls.iter().filter(|p| p.repo == full).count();
+        assert_eq!(pulls, 1, "{full}: {pulls} pull requests");
+    }
+}
+
+#[test]
+fn killed_mid_run_and_restarted_every_job_completes_once() {
+    let repos = ["alpha", "beta", "gamma", "delta", "epsilon"];
+    let stand_in = stand_in_with(&repos);
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let deliveries = command_deliveries(&stand_in, &repos, 200, "crash");
+
+    let mut first = App::start(&stand_in, &url, dir.path(), "first");
+    for (id, payload) in &deliveries {
+        assert_eq!(first.deliver("issue_comment", id, payload), 202);
+    }
+    // Kill it while jobs are running.
+    wait_until(
+        "some jobs have run",
+        Duration::from_secs(120),
+        &first,
+        || stand_in.world().calls("POST", "/repos/acme/").len() >= 30,
+    );
+    first.kill();
+
+    let second = App::start(&stand_in, &url, dir.path(), "second");
+    let rt = runtime();
+    let store = rt
+        .block_on(Store::connect_with(&url, StoreSettings::default()))
+        .unwrap();
+    wait_until(
+        "every job has ended",
+        Duration::from_secs(400),
+        &second,
+        || {
+            let all = rt.block_on(jobs(&store, &deliveries));
+            all.len() == 200
+                && all
+                    .iter()
+                    .all(|j| matches!(j.status, JobStatus::Succeeded | JobStatus::Failed))
+        },
+    );
+    let all = rt.block_on(jobs(&store, &deliveries));
+    let failed: Vec<_> = all
+        .iter()
+        .filter(|j| j.status != JobStatus::Succeeded)
+        .collect();
+    assert!(failed.is_empty(), "jobs that did not succeed: {failed:#?}");
+    assert!(
+        all.iter().any(|j| j.attempts > 1),
+        "the kill interrupted no job, so this proved nothing"
+    );
+    assert_one_pull_per_repository(&stand_in, &repos);
+    stand_in.assert_no_violations();
+}
+
+#[test]
+fn with_a_fifth_of_api_calls_failing_every_job_ends_and_no_pull_request_is_doubled() {
+    let repos = ["one", "two", "three", "four"];
+    let stand_in = stand_in_with(&repos);
+    {
+        let mut world = stand_in.world();
+        world.faults.fraction = 0.2;
+        world.faults.kinds = vec![
+            Fault::Status(502),
+            Fault::RetryAfter {
+                status: 429,
+                seconds: 1,
+            },
+            Fault::Status(500),
+            Fault::RetryAfter {
+                status: 403,
+                seconds: 1,
+            },
+            Fault::RateLimitExhausted { reset_in: 1 },
+            Fault::Status(503),
+        ];
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let deliveries = command_deliveries(&stand_in, &repos, 20, "faults");
+    let app = App::start(&stand_in, &url, dir.path(), "app");
+    for (id, payload) in &deliveries {
+        assert_eq!(app.deliver("issue_comment", id, payload), 202);
+    }
+    let rt = runtime();
+    let store = rt
+        .block_on(Store::connect_with(&url, StoreSettings::default()))
+        .unwrap();
+    wait_until(
+        "every job has ended",
+        Duration::from_secs(400),
+        &app,
+        || {
+            let all = rt.block_on(jobs(&store, &deliveries));
+            all.len() == 20
+                && all
+                    .iter()
+                    .all(|j| matches!(j.status, JobStatus::Succeeded | JobStatus::Failed))
+        },
+    );
+    let injected = stand_in.world().faults.injected;
+    assert!(injected >= 20, "only {injected} faults were injected");
+    assert_one_pull_per_repository(&stand_in, &repos);
+    let all = rt.block_on(jobs(&store, &deliveries));
+    let succeeded = all
+        .iter()
+        .filter(|j| j.status == JobStatus::Succeeded)
+        .count();
+    assert_eq!(succeeded, 20, "retries absorb the faults: {all:#?}");
+    stand_in.assert_no_violations();
+}
+
+#[test]
+fn two_processes_on_one_postgresql_database_run_each_job_once() {
+    let base = std::env::var("OPSMITH_TEST_POSTGRES_URL").expect(
+        "OPSMITH_TEST_POSTGRES_URL is not set: run the tests through scripts/test, which starts PostgreSQL",
+    );
+    let rt = runtime();
+    let schema = format!("app_test_{}", std::process::id());
+    let admin = |statement: String| {
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut connection = sqlx::PgConnection::connect(&base).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&mut connection)
+                .await
+                .unwrap();
+        })
+    };
+    admin(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    admin(format!("CREATE SCHEMA {schema}"));
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options[search_path]={schema}");
+
+    let repos = ["north", "south", "east", "west"];
+    let stand_in = stand_in_with(&repos);
+    let dir = tempfile::tempdir().unwrap();
+    let deliveries = command_deliveries(&stand_in, &repos, 200, "shared");
+    let one = App::start(&stand_in, &url, dir.path(), "one");
+    let two = App::start(&stand_in, &url, dir.path(), "two");
+    for (n, (id, payload)) in deliveries.iter().enumerate() {
+        let app = if n % 2 == 0 { &one } else { &two };
+        assert_eq!(app.deliver("issue_comment", id, payload), 202);
+    }
+    let store = rt
+        .block_on(Store::connect_with(&url, StoreSettings::default()))
+        .unwrap();
+    wait_until(
+        "every job has ended",
+        Duration::from_secs(400),
+        &one,
+        || {
+            let all = rt.block_on(jobs(&store, &deliveries));
+            all.len() == 200
+                && all
+                    .iter()
+                    .all(|j| matches!(j.status, JobStatus::Succeeded | JobStatus::Failed))
+        },
+    );
+    let all = rt.block_on(jobs(&store, &deliveries));
+    assert!(
+        all.iter().all(|j| j.status == JobStatus::Succeeded),
+        "{all:#?}"
+    );
+    let twice: Vec<_> = all.iter().filter(|j| j.attempts != 1).collect();
+    assert!(twice.is_empty(), "jobs claimed more than once: {twice:#?}");
+    let processes: std::collections::BTreeSet<String> = all
+        .iter()
+        .filter_map(|j| j.lease_owner.as_deref())
+        .map(|owner| owner.rsplitn(3, '-').nth(2).unwrap_or(owner).to_string())
+        .collect();
+    assert_eq!(processes.len(), 2, "both processes ran jobs: {processes:?}");
+    assert_one_pull_per_repository(&stand_in, &repos);
+    stand_in.assert_no_violations();
+    drop((one, two));
+    rt.block_on(store.close());
+    admin(format!("DROP SCHEMA {schema} CASCADE"));
+}

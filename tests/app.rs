@@ -659,3 +659,187 @@ fn two_processes_on_one_postgresql_database_run_each_job_once() {
     rt.block_on(store.close());
     admin(format!("DROP SCHEMA {schema} CASCADE"));
 }
+
+#[test]
+fn installing_the_app_onboards_every_repository_it_was_given() {
+    let repos = ["first", "second"];
+    let stand_in = stand_in_with(&repos);
+    // Tokens live four seconds here: runs must mint fresh ones instead of using stale ones.
+    stand_in.world().token_ttl = Duration::from_secs(4);
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start(&stand_in, &sqlite_url(dir.path()), dir.path(), "app");
+    let installed = json!({
+        "action": "created",
+        "installation": { "id": INSTALLATION, "account": { "login": OWNER } },
+        "repositories": repos.iter().map(|r| json!({
+            "id": 1, "name": r, "full_name": format!("{OWNER}/{r}"), "private": true,
+        })).collect::<Vec<_>>(),
+        "sender": { "login": "alice", "type": "User" },
+    });
+    assert_eq!(app.deliver("installation", "install-1", &installed), 202);
+    wait_until(
+        "both repositories have a pull request",
+        Duration::from_secs(90),
+        &app,
+        || {
+            repos
+                .iter()
+                .all(|r| stand_in.world().open_pulls(&format!("{OWNER}/{r}")).len() == 1)
+        },
+    );
+    assert_one_pull_per_repository(&stand_in, &repos);
+
+    // The work shows in the metrics.
+    let (status, metrics) = http(app.addr, "GET", "/metrics", &[], b"").unwrap();
+    assert_eq!(status, 200);
+    for series in [
+        "opsmith_github_api_calls_total{operation=\"pulls.create\",status=\"201\"}",
+        "opsmith_jobs_total{kind=\"onboard\",outcome=\"succeeded\"}",
+        "opsmith_job_stage_seconds_count{stage=\"prepare\"}",
+        "opsmith_queue_depth{state=\"queued\"}",
+        "opsmith_webhook_deliveries_total",
+    ] {
+        assert!(
+            metrics.contains(series),
+            "{series} missing from /metrics:\n{metrics}"
+        );
+    }
+    stand_in.assert_no_violations();
+}
+
+#[test]
+fn commits_pushed_by_someone_else_to_the_branch_are_never_overwritten() {
+    let stand_in = stand_in_with(&["shop"]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start(&stand_in, &sqlite_url(dir.path()), dir.path(), "app");
+    let payload = comment(&stand_in, "shop", ISSUE, 7001, "alice", "/opsmith generate");
+    assert_eq!(app.deliver("issue_comment", "first", &payload), 202);
+    wait_until(
+        "the pull request is open",
+        Duration::from_secs(90),
+        &app,
+        || stand_in.world().open_pulls("acme/shop").len() == 1,
+    );
+    let number = stand_in.world().open_pulls("acme/shop")[0].number;
+
+    // Someone fixes something on opsmith's branch, then asks for a new generation.
+    let theirs = stand_in.git.commit_on(
+        OWNER,
+        "shop",
+        "opsmith/devops",
+        "NOTES.md",
+        b"hand-written\n",
+    );
+    let synchronize = json!({
+        "action": "synchronize",
+        "number": number,
+        "pull_request": {
+            "number": number,
+            "head": { "ref": "opsmith/devops", "sha": theirs.to_string(), "repo": repository("shop") },
+        },
+        "installation": { "id": INSTALLATION },
+        "repository": repository("shop"),
+        "sender": { "login": "alice", "type": "User" },
+    });
+    assert_eq!(app.deliver("pull_request", "sync", &synchronize), 202);
+    let again = comment(
+        &stand_in,
+        "shop",
+        ISSUE,
+        7002,
+        "alice",
+        "/opsmith generate --cloud gcp",
+    );
+    assert_eq!(app.deliver("issue_comment", "second", &again), 202);
+    wait_until(
+        "the command says why nothing was pushed",
+        Duration::from_secs(60),
+        &app,
+        || {
+            bot_comments(&stand_in, "shop", ISSUE)
+                .iter()
+                .any(|c| c.contains("did not overwrite"))
+        },
+    );
+    wait_until(
+        "the pull request says it too",
+        Duration::from_secs(60),
+        &app,
+        || {
+            bot_comments(&stand_in, "shop", number)
+                .iter()
+                .any(|c| c.contains("did not overwrite"))
+        },
+    );
+    assert_eq!(
+        stand_in.git.branch_head(OWNER, "shop", "opsmith/devops"),
+        Some(theirs),
+        "their commit is still the branch head"
+    );
+    assert_eq!(stand_in.world().pulls.len(), 1);
+    stand_in.assert_no_violations();
+}
+
+#[test]
+fn help_unknown_commands_and_an_invalid_settings_file_get_clear_answers() {
+    let stand_in = stand_in_with(&["shop"]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start(&stand_in, &sqlite_url(dir.path()), dir.path(), "app");
+
+    let help = comment(&stand_in, "shop", 1, 8001, "alice", "/opsmith help");
+    assert_eq!(app.deliver("issue_comment", "help", &help), 202);
+    let typo = comment(&stand_in, "shop", 2, 8002, "alice", "@opsmith-test genrate");
+    assert_eq!(app.deliver("issue_comment", "typo", &typo), 202);
+    wait_until("both are answered", Duration::from_secs(60), &app, || {
+        !bot_comments(&stand_in, "shop", 1).is_empty()
+            && !bot_comments(&stand_in, "shop", 2).is_empty()
+    });
+    assert!(bot_comments(&stand_in, "shop", 1)[0].contains("/opsmith generate"));
+    let reply = &bot_comments(&stand_in, "shop", 2)[0];
+    assert!(reply.contains("generate"), "did you mean: {reply}");
+
+    stand_in.git.commit_on(
+        OWNER,
+        "shop",
+        "main",
+        ".github/opsmith.yml",
+        b"cloud: mars\n",
+    );
+    let generate = comment(&stand_in, "shop", 3, 8003, "alice", "/opsmith generate");
+    assert_eq!(app.deliver("issue_comment", "invalid", &generate), 202);
+    wait_until(
+        "the invalid file is named",
+        Duration::from_secs(60),
+        &app,
+        || {
+            bot_comments(&stand_in, "shop", 3)
+                .iter()
+                .any(|c| c.contains("Failed"))
+        },
+    );
+    let reply = &bot_comments(&stand_in, "shop", 3)[0];
+    assert!(
+        reply.contains("opsmith.yml") && reply.contains("cloud"),
+        "{reply}"
+    );
+    assert!(
+        stand_in.world().pulls.is_empty(),
+        "nothing is proposed from an invalid file"
+    );
+    // No comment by a bot is a command: opsmith's own replies start nothing.
+    let own = comment(
+        &stand_in,
+        "shop",
+        4,
+        8004,
+        "opsmith-test[bot]",
+        "/opsmith generate",
+    );
+    let mut own = own;
+    own["comment"]["user"]["type"] = json!("Bot");
+    let calls = stand_in.world().requests.len();
+    assert_eq!(app.deliver("issue_comment", "own", &own), 202);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(stand_in.world().requests.len(), calls);
+    stand_in.assert_no_violations();
+}

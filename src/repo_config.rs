@@ -9,6 +9,7 @@
 //! paths: ["services/*"]         # globs of folders to analyze; empty or absent = all
 //! images:                       # base image redirections
 //!   "python:3.12-slim": registry.internal/python:3.12-slim
+//! command_users: [alice, bob]   # only they may run comment commands (they still need write access)
 //! ```
 
 use std::collections::BTreeMap;
@@ -71,6 +72,8 @@ pub struct RepoSettings {
     pub paths: Vec<String>,
     /// Base image redirections: image as the templates write it → image to use instead.
     pub images: BTreeMap<String, String>,
+    /// Logins allowed to run comment commands (on top of write permission); empty means all.
+    pub command_users: Vec<String>,
 }
 
 /// Why a settings file was rejected; `Display` is the one line to show the user.
@@ -109,15 +112,17 @@ struct SettingsFile {
     severity_threshold: Option<Value>,
     paths: Option<Value>,
     images: Option<Value>,
+    command_users: Option<Value>,
 }
 
-const FIELDS: [&str; 6] = [
+const FIELDS: [&str; 7] = [
     "cloud",
     "skip_services",
     "registry",
     "severity_threshold",
     "paths",
     "images",
+    "command_users",
 ];
 
 impl RepoSettings {
@@ -224,7 +229,24 @@ impl RepoSettings {
                 )
             })?;
         }
+        let command_users = string_list(
+            file.command_users,
+            "command_users",
+            "a list of GitHub logins",
+        )?;
+        for (i, login) in command_users.iter().enumerate() {
+            let valid = !login.is_empty()
+                && login.len() <= 39
+                && login.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            if !valid {
+                return Err(SettingsError::field(
+                    &format!("command_users[{i}]"),
+                    format!("{} is not a GitHub login", quoted(login)),
+                ));
+            }
+        }
         Ok(RepoSettings {
+            command_users,
             cloud,
             skip_services,
             registry,
@@ -258,6 +280,16 @@ impl RepoSettings {
             }
         }
         false
+    }
+
+    /// Whether `login` may run comment commands as far as `command_users` goes (an empty list
+    /// leaves it to the repository permission alone). Logins compare case-insensitively.
+    pub fn allows_command_user(&self, login: &str) -> bool {
+        self.command_users.is_empty()
+            || self
+                .command_users
+                .iter()
+                .any(|user| user.eq_ignore_ascii_case(login))
     }
 
     /// Whether a service is listed in `skip_services` (names compare case-insensitively).
@@ -585,6 +617,24 @@ images:
             "registry.internal/node:22-alpine"
         );
         assert_eq!(settings.image_for("golang:1.23"), "golang:1.23");
+    }
+
+    #[test]
+    fn command_users_restrict_who_may_run_commands() {
+        let open = ok("cloud: aws\n");
+        assert!(open.allows_command_user("anyone"));
+        let listed = ok("command_users: [alice, Release-Bot-2]\n");
+        assert!(listed.allows_command_user("ALICE"));
+        assert!(listed.allows_command_user("release-bot-2"));
+        assert!(!listed.allows_command_user("mallory"));
+        for (text, field) in [
+            ("command_users: alice\n", "command_users"),
+            ("command_users: [\"a/b\"]\n", "command_users[0]"),
+            ("command_users: [ok, \"\"]\n", "command_users[1]"),
+        ] {
+            let error = RepoSettings::from_yaml(text).unwrap_err();
+            assert_eq!(error.field.as_deref(), Some(field), "{text}: {}", error.message);
+        }
     }
 
     #[test]

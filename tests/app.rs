@@ -843,3 +843,105 @@ fn help_unknown_commands_and_an_invalid_settings_file_get_clear_answers() {
     assert_eq!(stand_in.world().requests.len(), calls);
     stand_in.assert_no_violations();
 }
+
+#[test]
+fn command_users_come_from_the_default_branch_and_a_pull_request_previews_its_own_settings() {
+    let stand_in = stand_in_with(&["shop"]);
+    stand_in
+        .world()
+        .user_permissions
+        .insert("carol".into(), "maintain".into());
+    stand_in.git.commit_on(
+        OWNER,
+        "shop",
+        "main",
+        ".github/opsmith.yml",
+        b"command_users: [carol]\n",
+    );
+    // A pull request from a branch of the repository that moves the deployment to GCP.
+    let git = git2::Repository::open_bare(stand_in.git.git_dir(OWNER, "shop")).unwrap();
+    let main = stand_in.git.branch_head(OWNER, "shop", "main").unwrap();
+    git.reference("refs/heads/move-to-gcp", main, false, "branch")
+        .unwrap();
+    let head = stand_in.git.commit_on(
+        OWNER,
+        "shop",
+        "move-to-gcp",
+        ".github/opsmith.yml",
+        b"cloud: gcp\ncommand_users: [carol]\n",
+    );
+    let number = {
+        let mut world = stand_in.world();
+        world.pulls.push(github::Pull {
+            id: 9_000,
+            number: 42,
+            repo: "acme/shop".into(),
+            title: "Move to GCP".into(),
+            body: None,
+            head: "move-to-gcp".into(),
+            base: "main".into(),
+            state: "open".into(),
+            head_sha: head.to_string(),
+        });
+        42
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start(&stand_in, &sqlite_url(dir.path()), dir.path(), "app");
+
+    // alice may write to the repository, but the settings limit commands to carol.
+    let alice = comment(
+        &stand_in,
+        "shop",
+        number,
+        9001,
+        "alice",
+        "/opsmith generate",
+    );
+    assert_eq!(app.deliver("issue_comment", "alice", &alice), 202);
+    wait_until("alice is refused", Duration::from_secs(60), &app, || {
+        bot_comments(&stand_in, "shop", number)
+            .iter()
+            .any(|c| c.contains("limited to the people listed"))
+    });
+    assert!(
+        stand_in.world().open_pulls("acme/shop").len() == 1,
+        "only the GCP pull request"
+    );
+
+    let mut carol = comment(
+        &stand_in,
+        "shop",
+        number,
+        9002,
+        "carol",
+        "/opsmith generate",
+    );
+    carol["issue"]["pull_request"] = json!({ "url": "https://example.invalid/pulls/42" });
+    assert_eq!(app.deliver("issue_comment", "carol", &carol), 202);
+    wait_until(
+        "opsmith's pull request is open",
+        Duration::from_secs(90),
+        &app,
+        || stand_in.world().open_pulls("acme/shop").len() == 2,
+    );
+    assert!(
+        file_on(
+            &stand_in,
+            "shop",
+            "opsmith/devops",
+            "deploy/terraform/main.tf"
+        )
+        .is_some(),
+        "the pull request's settings (cloud: gcp) were previewed"
+    );
+    assert!(
+        file_on(
+            &stand_in,
+            "shop",
+            "opsmith/devops",
+            "deploy/terraform/ecs.tf"
+        )
+        .is_none()
+    );
+    stand_in.assert_no_violations();
+}

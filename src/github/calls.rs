@@ -1,6 +1,6 @@
 //! The REST calls a run makes on one repository, with typed answers holding only what opsmith reads.
 
-use super::{ApiError, Auth, GitHub, Permissions, TokenScope};
+use super::{ApiError, Auth, GitHub, Permissions, RAW_MEDIA_TYPE, TokenScope};
 use axum::http::Method;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -28,6 +28,15 @@ pub struct PullRequest {
     pub body: String,
     pub title: String,
     pub head_sha: String,
+}
+
+/// Where a pull request's changes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullHead {
+    pub branch: String,
+    pub sha: String,
+    /// `owner/name` of the head repository (a fork's differs).
+    pub repository: String,
 }
 
 /// Calls on one repository of an installation, with a token narrowed to it.
@@ -103,6 +112,74 @@ impl<'a> RepoClient<'a> {
                 .get("archived")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+        })
+    }
+
+    /// A file's contents at `reference` (a branch, tag or commit; the default branch when None), or
+    /// None when there is no such file. Files above `max_bytes` are refused.
+    pub async fn file_at(
+        &self,
+        path: &str,
+        reference: Option<&str>,
+        max_bytes: usize,
+    ) -> Result<Option<String>, ApiError> {
+        let safe = |part: &str| {
+            !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+        };
+        if !safe(path) || path.split('/').any(|c| c.is_empty() || c == "..") {
+            return Err(ApiError::InvalidName(format!("{path:?}")));
+        }
+        let mut tail = format!("/contents/{path}");
+        if let Some(reference) = reference {
+            if !safe(reference) {
+                return Err(ApiError::InvalidName(format!("{reference:?}")));
+            }
+            tail.push_str("?ref=");
+            tail.push_str(reference);
+        }
+        let full = format!("/repos/{}/{}{tail}", self.owner, self.name);
+        let answer = self
+            .github
+            .call_text(
+                "repos.get-content",
+                Method::GET,
+                &full,
+                Auth::Repo(&self.scope),
+                None,
+                RAW_MEDIA_TYPE,
+            )
+            .await;
+        match answer {
+            Err(ApiError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+            Ok(text) if text.len() > max_bytes => Err(ApiError::Malformed {
+                operation: "repos.get-content",
+                message: format!("{path} is larger than {max_bytes} bytes"),
+            }),
+            Ok(text) => Ok(Some(text)),
+        }
+    }
+
+    /// The pull request `number`: its head branch, commit and repository.
+    pub async fn pull(&self, number: i64) -> Result<PullHead, ApiError> {
+        let tail = format!("/pulls/{number}");
+        let answer = self.call("pulls.get", Method::GET, &tail, None).await?;
+        let head = answer.get("head");
+        let text = |key: &str| {
+            head.and_then(|h| h.get(key))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(PullHead {
+            branch: text("ref"),
+            sha: text("sha"),
+            repository: head
+                .and_then(|h| h.get("repo"))
+                .and_then(|r| r.get("full_name"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
         })
     }
 

@@ -8,7 +8,7 @@
 
 mod calls;
 
-pub use calls::{IssueComment, PullRequest, RepoClient, RepoInfo};
+pub use calls::{IssueComment, PullHead, PullRequest, RepoClient, RepoInfo};
 
 use axum::http::{HeaderMap, Method, Request, header};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -20,6 +20,10 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const JSON_MEDIA_TYPE: &str = "application/vnd.github+json";
+/// A file's contents as they are, instead of base64 inside JSON.
+const RAW_MEDIA_TYPE: &str = "application/vnd.github.raw+json";
 
 /// Counter of API calls, by operation and HTTP status (`error` when no answer came).
 pub const API_CALLS: &str = "opsmith_github_api_calls_total";
@@ -322,6 +326,22 @@ impl GitHub {
         auth: Auth<'_>,
         body: Option<&Value>,
     ) -> Result<Value, ApiError> {
+        let text = self
+            .call_text(operation, method, path, auth, body, JSON_MEDIA_TYPE)
+            .await?;
+        parse_json(operation, &text)
+    }
+
+    /// One REST call with GitHub's retry rules, asking for `accept`; returns the answer's text.
+    async fn call_text(
+        &self,
+        operation: &'static str,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<&Value>,
+        accept: &'static str,
+    ) -> Result<String, ApiError> {
         let is_mutation = method != Method::GET && method != Method::HEAD;
         let lock = match auth {
             Auth::Repo(scope) if is_mutation => Some(self.mutation_lock(scope.installation_id)),
@@ -335,14 +355,14 @@ impl GitHub {
         loop {
             attempt += 1;
             let last = attempt >= self.settings.max_attempts;
-            let wait = match self.send(operation, &method, path, auth, body).await {
+            let wait = match self.send(operation, &method, path, auth, body, accept).await {
                 Ok(Answer {
                     status,
                     headers,
                     text,
                 }) => {
                     if (200..300).contains(&status) {
-                        return parse_json(operation, &text);
+                        return Ok(text);
                     }
                     if status == 401
                         && let Auth::Repo(scope) = auth
@@ -389,6 +409,7 @@ impl GitHub {
         path: &str,
         auth: Auth<'_>,
         body: Option<&Value>,
+        accept: &'static str,
     ) -> Result<Answer, ApiError> {
         let authorization = match auth {
             Auth::App => Some(format!("Bearer {}", self.app_jwt()?)),
@@ -401,7 +422,7 @@ impl GitHub {
         let mut builder = Request::builder()
             .method(method.clone())
             .uri(path)
-            .header(header::ACCEPT, "application/vnd.github+json")
+            .header(header::ACCEPT, accept)
             .header("x-github-api-version", "2022-11-28");
         if let Some(value) = authorization {
             let mut value = header::HeaderValue::from_str(&value)

@@ -10,7 +10,8 @@ use crate::queue::PUBLISH_BRANCH;
 use crate::repo_config::{self, RepoSettings};
 use git2::{ObjectType, Oid, Repository};
 use std::collections::BTreeSet;
-use std::path::Path;
+use secrecy::{ExposeSecret, SecretString};
+use std::path::{Path, PathBuf};
 
 /// What to do with the branch.
 #[derive(Debug)]
@@ -42,17 +43,36 @@ pub struct InvalidSettings {
     pub head: String,
 }
 
-/// Clones `url` into `dir` and prepares the proposal. The outer error fails the run; the inner one
+/// What a run hands to [`prepare`].
+pub struct Request {
+    /// Where the clone goes (removed first if a crashed attempt left it).
+    pub dir: PathBuf,
+    pub url: String,
+    pub token: SecretString,
+    pub limits: CloneLimits,
+    pub author: Author,
+    /// The cloud a command asked for; else the settings', else the default.
+    pub cloud: Option<Cloud>,
+    /// Settings to use instead of the clone's `.github/opsmith.yml` (a pull request's preview).
+    pub settings: Option<RepoSettings>,
+    /// `owner/name`, shown as the profile's root.
+    pub repository_name: String,
+}
+
+/// Clones the repository and prepares the proposal. The outer error fails the run; the inner one
 /// is an invalid settings file, which the caller reports to the repository's people.
-pub fn prepare(
-    dir: &Path,
-    url: &str,
-    token: &str,
-    limits: &CloneLimits,
-    author: &Author,
-    cloud: Option<Cloud>,
-    repository_name: &str,
-) -> Result<Result<Prepared, InvalidSettings>, JobError> {
+pub fn prepare(request: &Request) -> Result<Result<Prepared, InvalidSettings>, JobError> {
+    let Request {
+        dir,
+        url,
+        token,
+        limits,
+        author,
+        cloud,
+        settings,
+        repository_name,
+    } = request;
+    let token = token.expose_secret();
     // A leftover from a crashed attempt is not trusted.
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|e| {
@@ -60,7 +80,7 @@ pub fn prepare(
         })?;
     }
     let ClonedRepo { repo, branch, head } = git::clone_default_branch(url, token, dir, limits)?;
-    let settings = match read_settings(dir) {
+    let settings = match settings.clone().map_or_else(|| read_settings(dir), Ok) {
         Ok(settings) => settings,
         Err(message) => {
             return Ok(Err(InvalidSettings {
@@ -71,9 +91,9 @@ pub fn prepare(
     };
     let mut profile = analyze(dir, AnalyzeOptions { per_file: false })
         .map_err(|e| JobError::Stop(format!("cannot analyze the clone: {e}")))?;
-    profile.root = repository_name.to_string();
+    profile.root = repository_name.clone();
     apply_settings(&mut profile, &settings);
-    let generation = generation_for(&profile, &settings, cloud).map_err(JobError::Stop)?;
+    let generation = generation_for(&profile, &settings, *cloud).map_err(JobError::Stop)?;
     let files: Vec<(String, Vec<u8>)> = generation
         .artifacts
         .iter()

@@ -130,6 +130,8 @@ pub struct Runner {
 struct CommandArgs {
     command: String,
     issue_number: i64,
+    #[serde(default)]
+    is_pull_request: bool,
     comment_id: i64,
     author: String,
 }
@@ -156,8 +158,8 @@ impl Runner {
             .repo(job.installation_id, &job.repository, &run_permissions())
             .map_err(|e| JobError::Stop(e.to_string()))?;
         match job.kind {
-            JobKind::Onboard => Ok(self.publish(&repo, job, None, true).await?.describe()),
-            JobKind::Refresh => Ok(self.publish(&repo, job, None, false).await?.describe()),
+            JobKind::Onboard => Ok(self.publish(&repo, job, None, None, true).await?.describe()),
+            JobKind::Refresh => Ok(self.publish(&repo, job, None, None, false).await?.describe()),
             JobKind::Command => self.command(&repo, job).await,
         }
     }
@@ -190,6 +192,30 @@ impl Runner {
                 args.author
             ));
         }
+        // The default branch's settings decide who may run commands: a pull request cannot change that.
+        let settings = match self.settings_at(repo, None).await? {
+            Ok(settings) => settings,
+            Err(reason) => {
+                status
+                    .set(&status_comment(CommandState::Failed {
+                        reason: reason.clone(),
+                    }))
+                    .await?;
+                return Err(JobError::Stop(reason));
+            }
+        };
+        if !settings.allows_command_user(&args.author) {
+            status
+                .set(&status_comment(CommandState::Refused {
+                    reason: format!(
+                        "Commands here are limited to the people listed under `command_users` in \
+                         `{}`. Ask one of them, or a maintainer to add you.",
+                        repo_config::PATH
+                    ),
+                }))
+                .await?;
+            return Ok(format!("refused: {} is not in command_users", args.author));
+        }
         let line = format!("/opsmith {}", args.command);
         let cloud = match command::parse(&line, &self.app_slug) {
             Parsed::Command(Command::Generate { cloud }) => cloud,
@@ -214,12 +240,25 @@ impl Runner {
                 return Ok("scan is not available".into());
             }
         };
+        // On a pull request that changes `.github/opsmith.yml`, its own settings are previewed.
+        let preview = match self.pull_request_settings(repo, job, &args).await? {
+            Some(Err(reason)) => {
+                status
+                    .set(&status_comment(CommandState::Failed {
+                        reason: reason.clone(),
+                    }))
+                    .await?;
+                return Err(JobError::Stop(reason));
+            }
+            Some(Ok(settings)) => Some(settings),
+            None => None,
+        };
         status
             .set(&status_comment(CommandState::Running {
                 stage: "analyzing the repository and generating".into(),
             }))
             .await?;
-        let outcome = self.publish(repo, job, cloud, true).await;
+        let outcome = self.publish(repo, job, cloud, preview, true).await;
         let state = match &outcome {
             Ok(Published::Opened(p) | Published::Updated(p) | Published::Unchanged(p)) => {
                 CommandState::Succeeded {
@@ -247,14 +286,56 @@ impl Runner {
         outcome.map(|p| p.describe())
     }
 
+    /// `.github/opsmith.yml` at `reference` (the default branch when None), read through the API:
+    /// the outer error fails the run, the inner one is the file's problem, for its authors.
+    async fn settings_at(
+        &self,
+        repo: &RepoClient<'_>,
+        reference: Option<&str>,
+    ) -> Result<Result<RepoSettings, String>, JobError> {
+        let text = match repo
+            .file_at(repo_config::PATH, reference, repo_config::MAX_BYTES)
+            .await
+        {
+            Ok(text) => text,
+            Err(ApiError::Malformed { message, .. }) => {
+                return Ok(Err(format!("{}: {message}", repo_config::PATH)));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(RepoSettings::from_bytes(text.as_deref().map(str::as_bytes))
+            .map_err(|e| format!("{}: {}", repo_config::PATH, e.message)))
+    }
+
+    /// The settings of the pull request a command was written on, when it comes from a branch of
+    /// this repository (not a fork, not opsmith's own); None elsewhere.
+    async fn pull_request_settings(
+        &self,
+        repo: &RepoClient<'_>,
+        job: &Job,
+        args: &CommandArgs,
+    ) -> Result<Option<Result<RepoSettings, String>>, JobError> {
+        if !args.is_pull_request {
+            return Ok(None);
+        }
+        let head = repo.pull(args.issue_number).await?;
+        if head.repository != job.repository || head.branch == PUBLISH_BRANCH || head.sha.is_empty()
+        {
+            return Ok(None);
+        }
+        Ok(Some(self.settings_at(repo, Some(&head.sha)).await?))
+    }
+
     /// Generates and proposes: one commit on `opsmith/devops` on top of the default branch, one pull
     /// request created once and then updated in place, and a check run on its head.
+    /// `settings` replaces the clone's `.github/opsmith.yml` (a pull request's preview).
     /// `create` is false for refreshes: a pull request closed by its owners is not reopened.
     async fn publish(
         &self,
         repo: &RepoClient<'_>,
         job: &Job,
         cloud: Option<Cloud>,
+        settings: Option<RepoSettings>,
         create: bool,
     ) -> Result<Published, JobError> {
         let info = timed("repository", repo.info()).await?;
@@ -271,23 +352,18 @@ impl Runner {
                 .join(format!("job-{}-{}", job.id, job.attempts)),
         );
         let prepared = {
-            let dir = work.0.clone();
-            let url = info.clone_url.clone();
-            let author = self.author.clone();
-            let limits = self.limits.clone();
-            let name = job.repository.clone();
+            let request = branch::Request {
+                dir: work.0.clone(),
+                url: info.clone_url.clone(),
+                token,
+                limits: self.limits.clone(),
+                author: self.author.clone(),
+                cloud,
+                settings,
+                repository_name: job.repository.clone(),
+            };
             let started = Instant::now();
-            let prepared = tokio::task::spawn_blocking(move || {
-                branch::prepare(
-                    &dir,
-                    &url,
-                    token.expose_secret(),
-                    &limits,
-                    &author,
-                    cloud,
-                    &name,
-                )
-            })
+            let prepared = tokio::task::spawn_blocking(move || branch::prepare(&request))
             .await
             .map_err(|e| JobError::Retry(format!("the run's worker thread failed: {e}")))??;
             metrics::histogram!(STAGE_SECONDS, "stage" => "prepare")

@@ -92,6 +92,27 @@ impl GitRepos {
         .unwrap()
     }
 
+    /// A file's bytes at `reference` (a branch name or a commit id), if both exist.
+    pub fn file_at(&self, owner: &str, name: &str, reference: &str, path: &str) -> Option<Vec<u8>> {
+        let repo = Repository::open_bare(self.git_dir(owner, name)).ok()?;
+        let commit = repo
+            .find_reference(&format!("refs/heads/{reference}"))
+            .ok()
+            .and_then(|r| r.peel_to_commit().ok())
+            .or_else(|| {
+                git2::Oid::from_str(reference)
+                    .ok()
+                    .and_then(|id| repo.find_commit(id).ok())
+            })?;
+        let entry = commit
+            .tree()
+            .ok()?
+            .get_path(std::path::Path::new(path))
+            .ok()?;
+        let blob = repo.find_blob(entry.id()).ok()?;
+        Some(blob.content().to_vec())
+    }
+
     /// The commit a branch points at, if the branch exists.
     pub fn branch_head(&self, owner: &str, name: &str, branch: &str) -> Option<git2::Oid> {
         let repo = Repository::open_bare(self.git_dir(owner, name)).ok()?;

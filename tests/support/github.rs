@@ -532,6 +532,25 @@ fn basic_token(headers: &HeaderMap) -> Option<String> {
     (user == "x-access-token").then(|| password.to_string())
 }
 
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let value = |c: u8| -> Option<u32> {
         Some(match c {
@@ -683,9 +702,13 @@ fn fault_answer(fault: Fault) -> Answer {
 }
 
 fn respond(answer: Answer) -> Response<Body> {
-    let mut response = Response::builder()
-        .status(answer.status)
-        .header("content-type", "application/json; charset=utf-8")
+    // A raw media type answer (file contents) carries its own content type and a text body.
+    let raw = answer.headers.iter().any(|(k, _)| *k == "content-type");
+    let mut response = Response::builder().status(answer.status);
+    if !raw {
+        response = response.header("content-type", "application/json; charset=utf-8");
+    }
+    response = response
         .header("x-github-request-id", "0000:STANDIN")
         .header("x-ratelimit-limit", "5000")
         .header("x-ratelimit-resource", "core");
@@ -701,10 +724,10 @@ fn respond(answer: Answer) -> Response<Body> {
     for (name, value) in answer.headers {
         response = response.header(name, value);
     }
-    let body = if answer.status == StatusCode::NO_CONTENT {
-        Body::empty()
-    } else {
-        Body::from(answer.body.to_string())
+    let body = match &answer.body {
+        _ if answer.status == StatusCode::NO_CONTENT => Body::empty(),
+        Value::String(text) if raw => Body::from(text.clone()),
+        other => Body::from(other.to_string()),
     };
     response.body(body).unwrap()
 }
@@ -908,6 +931,7 @@ fn repo_route(
         (_, ["pulls", ..]) => ("pull_requests", if m == "GET" { "read" } else { "write" }),
         (_, ["issues", ..]) => ("issues", if m == "GET" { "read" } else { "write" }),
         (_, ["check-runs", ..]) => ("checks", if m == "GET" { "read" } else { "write" }),
+        (_, ["contents", ..]) => ("contents", if m == "GET" { "read" } else { "write" }),
         (_, ["code-scanning", ..]) => {
             ("security_events", if m == "GET" { "read" } else { "write" })
         }
@@ -938,6 +962,42 @@ fn repo_route(
                     "permission": folded,
                     "role_name": role,
                     "user": user_json(user),
+                }),
+            )
+        }
+        ("GET", ["contents", path @ ..]) => {
+            let path = path.join("/");
+            let repo = &world.repos[full];
+            let reference = request
+                .query_param("ref")
+                .unwrap_or_else(|| repo.default_branch.clone());
+            let Some(bytes) = request
+                .git
+                .file_at(&repo.owner, &repo.name, &reference, &path)
+            else {
+                return error(404, "Not Found");
+            };
+            let raw = request
+                .headers
+                .get("accept")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("application/vnd.github.raw"));
+            if raw {
+                return Answer {
+                    status: StatusCode::OK,
+                    body: Value::String(String::from_utf8_lossy(&bytes).into_owned()),
+                    headers: vec![(
+                        "content-type",
+                        "application/vnd.github.raw+json; charset=utf-8".into(),
+                    )],
+                };
+            }
+            let name = path.rsplit('/').next().unwrap_or_default().to_string();
+            answer(
+                200,
+                json!({
+                    "type": "file", "encoding": "base64", "size": bytes.len(), "name": name,
+                    "path": path, "content": base64_encode(&bytes), "sha": "0".repeat(40),
                 }),
             )
         }
@@ -1523,6 +1583,14 @@ fn rfc3339(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_round_trips() {
+        assert_eq!(base64_encode(b"Hello, World!"), "SGVsbG8sIFdvcmxkIQ==");
+        for text in [&b""[..], b"a", b"ab", b"abc", b"\x00\xff\x10 binary"] {
+            assert_eq!(base64_decode(&base64_encode(text)).unwrap(), text);
+        }
+    }
 
     #[test]
     fn timestamps_are_rfc3339_utc() {

@@ -13,4 +13,5 @@ pub mod queue;
 pub mod repo_config;
 pub mod report;
 pub mod server;
+pub mod setup;
 pub mod worker;

@@ -49,6 +49,8 @@ enum Command {
         #[arg(long)]
         env_file: Option<PathBuf>,
     },
+    /// Register the GitHub App from its manifest and write its credentials to an env file.
+    Setup(opsmith::setup::SetupArgs),
 }
 
 /// A failure the user can act on: one line on stderr and exit code 2.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
             json,
         } => run_generate(&dir, out, cloud, json),
         Command::Serve { env_file } => run_serve(env_file.as_deref()),
+        Command::Setup(args) => opsmith::setup::run(args).map_err(|e| UserError(e.to_string())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -475,6 +475,29 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Waits until every delivery's job has ended (succeeded or failed) and returns them, read from
+/// the App's own database.
+fn ended_jobs(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    deliveries: &[(String, Value)],
+    app: &App,
+) -> Vec<opsmith::queue::Job> {
+    let store = rt
+        .block_on(Store::connect_with(url, StoreSettings::default()))
+        .unwrap();
+    wait_until("every job has ended", Duration::from_secs(400), app, || {
+        let all = rt.block_on(jobs(&store, deliveries));
+        all.len() == deliveries.len()
+            && all
+                .iter()
+                .all(|j| matches!(j.status, JobStatus::Succeeded | JobStatus::Failed))
+    });
+    let all = rt.block_on(jobs(&store, deliveries));
+    rt.block_on(store.close());
+    all
+}
+
 fn assert_one_pull_per_repository(stand_in: &StandIn, repos: &[&str]) {
     let world = stand_in.world();
     for repo in repos {
@@ -507,22 +530,7 @@ fn killed_mid_run_and_restarted_every_job_completes_once() {
 
     let second = App::start(&stand_in, &url, dir.path(), "second");
     let rt = runtime();
-    let store = rt
-        .block_on(Store::connect_with(&url, StoreSettings::default()))
-        .unwrap();
-    wait_until(
-        "every job has ended",
-        Duration::from_secs(400),
-        &second,
-        || {
-            let all = rt.block_on(jobs(&store, &deliveries));
-            all.len() == 200
-                && all
-                    .iter()
-                    .all(|j| matches!(j.status, JobStatus::Succeeded | JobStatus::Failed))
-        },
-    );
-    let all = rt.block_on(jobs(&store, &deliveries));
+    let all = ended_jobs(&rt, &url, &deliveries, &second);
     let failed: Vec<_> = all
         .iter()
         .filter(|j| j.status != JobStatus::Succeeded)
@@ -566,25 +574,10 @@ fn with_a_fifth_of_api_calls_failing_every_job_ends_and_no_pull_request_is_doubl
         assert_eq!(app.deliver("issue_comment", id, payload), 202);
     }
     let rt = runtime();
-    let store = rt
-        .block_on(Store::connect_with(&url, StoreSettings::default()))
-        .unwrap();
-    wait_until(
-        "every job has ended",
-        Duration::from_secs(400),
-        &app,
-        || {
-            let all = rt.block_on(jobs(&store, &deliveries));
-            all.len() == 20
-                && all
-                    .iter()
-                    .all(|j| matches!(j.status, JobStatus::Succeeded | JobStatus::Failed))
-        },
-    );
+    let all = ended_jobs(&rt, &url, &deliveries, &app);
     let injected = stand_in.world().faults.injected;
     assert!(injected >= 20, "only {injected} faults were injected");
     assert_one_pull_per_repository(&stand_in, &repos);
-    let all = rt.block_on(jobs(&store, &deliveries));
     let succeeded = all
         .iter()
         .filter(|j| j.status == JobStatus::Succeeded)
@@ -625,22 +618,7 @@ fn two_processes_on_one_postgresql_database_run_each_job_once() {
         let app = if n % 2 == 0 { &one } else { &two };
         assert_eq!(app.deliver("issue_comment", id, payload), 202);
     }
-    let store = rt
-        .block_on(Store::connect_with(&url, StoreSettings::default()))
-        .unwrap();
-    wait_until(
-        "every job has ended",
-        Duration::from_secs(400),
-        &one,
-        || {
-            let all = rt.block_on(jobs(&store, &deliveries));
-            all.len() == 200
-                && all
-                    .iter()
-                    .all(|j| matches!(j.status, JobStatus::Succeeded | JobStatus::Failed))
-        },
-    );
-    let all = rt.block_on(jobs(&store, &deliveries));
+    let all = ended_jobs(&rt, &url, &deliveries, &one);
     assert!(
         all.iter().all(|j| j.status == JobStatus::Succeeded),
         "{all:#?}"
@@ -656,7 +634,6 @@ fn two_processes_on_one_postgresql_database_run_each_job_once() {
     assert_one_pull_per_repository(&stand_in, &repos);
     stand_in.assert_no_violations();
     drop((one, two));
-    rt.block_on(store.close());
     admin(format!("DROP SCHEMA {schema} CASCADE"));
 }
 

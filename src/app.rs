@@ -2,7 +2,7 @@
 
 use crate::config::{ConfigError, DATABASE_URL, LISTEN, PRIVATE_KEY, Settings, WORK_DIR};
 use crate::github::{ClientSettings, GitHub};
-use crate::job::Runner;
+use crate::job::{Runner, ScanSettings};
 use crate::queue::{Store, StoreSettings, Triggers};
 use crate::server::{Intake, serve};
 use crate::worker::{self, WorkerSettings};
@@ -41,7 +41,12 @@ pub async fn run(settings: &Settings) -> Result<(), ConfigError> {
         .map_err(|e| ConfigError(format!("{DATABASE_URL}: cannot open the database: {e}")))?;
     let intake = Arc::new(Intake::new(store.clone(), &settings.webhook_secret));
 
-    let runner = Arc::new(Runner::new(github, settings.work_dir.clone(), &app_slug));
+    let runner = Runner::new(github, settings.work_dir.clone(), &app_slug).with_scan_settings(
+        ScanSettings {
+            build: settings.build.clone(),
+        },
+    );
+    let runner = Arc::new(runner);
     let (stop, stopped) = watch::channel(false);
     let workers = tokio::spawn(worker::run(
         store,

@@ -20,6 +20,10 @@ pub const WORK_DIR: &str = "OPSMITH_WORK_DIR";
 pub const APP_SLUG: &str = "OPSMITH_APP_SLUG";
 pub const WORKERS: &str = "OPSMITH_WORKERS";
 pub const JOB_LEASE_SECONDS: &str = "OPSMITH_JOB_LEASE_SECONDS";
+pub const BUILD_NETWORK: &str = "OPSMITH_BUILD_NETWORK";
+pub const BUILD_TIMEOUT_SECONDS: &str = "OPSMITH_BUILD_TIMEOUT_SECONDS";
+pub const BUILD_MEMORY_MB: &str = "OPSMITH_BUILD_MEMORY_MB";
+pub const BUILD_CPUS: &str = "OPSMITH_BUILD_CPUS";
 
 const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 const DEFAULT_DATABASE_URL: &str = "sqlite://opsmith.db";
@@ -48,6 +52,8 @@ pub struct Settings {
     /// How long a claimed job stays this process's without a renewal; after a crash, its jobs
     /// are taken again once this has passed.
     pub job_lease: std::time::Duration,
+    /// Limits of the image builds a run makes before scanning.
+    pub build: crate::build::BuildSettings,
 }
 
 impl fmt::Debug for Settings {
@@ -69,6 +75,7 @@ impl fmt::Debug for Settings {
             .field("app_slug", &self.app_slug)
             .field("workers", &self.workers)
             .field("job_lease", &self.job_lease)
+            .field("build", &self.build)
             .finish()
     }
 }
@@ -257,6 +264,40 @@ impl Settings {
             };
         let workers = number(WORKERS, 2, 0..=64)? as usize;
         let job_lease = std::time::Duration::from_secs(number(JOB_LEASE_SECONDS, 300, 2..=86_400)?);
+        let defaults = crate::build::BuildSettings::default();
+        let network = match get(BUILD_NETWORK).map(|v| v.trim().to_ascii_lowercase()) {
+            None => defaults.network,
+            Some(v) if ["on", "true", "1", "yes"].contains(&v.as_str()) => true,
+            Some(v) if ["off", "false", "0", "no"].contains(&v.as_str()) => false,
+            Some(_) => return Err(ConfigError(format!("{BUILD_NETWORK} must be on or off"))),
+        };
+        let cpus = match get(BUILD_CPUS) {
+            None => defaults.cpus,
+            Some(v) => Some(
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|c| (0.1..=256.0).contains(c))
+                    .ok_or_else(|| {
+                        ConfigError(format!(
+                            "{BUILD_CPUS} must be a number of CPUs such as 2 or 0.5"
+                        ))
+                    })?,
+            ),
+        };
+        let build = crate::build::BuildSettings {
+            timeout: std::time::Duration::from_secs(number(
+                BUILD_TIMEOUT_SECONDS,
+                defaults.timeout.as_secs(),
+                10..=6 * 3600,
+            )?),
+            memory_bytes: match get(BUILD_MEMORY_MB) {
+                None => defaults.memory_bytes,
+                Some(_) => Some((number(BUILD_MEMORY_MB, 0, 64..=1 << 20)? as i64) << 20),
+            },
+            cpus,
+            network,
+        };
 
         Ok(Settings {
             app_id,
@@ -269,6 +310,7 @@ impl Settings {
             app_slug,
             workers,
             job_lease,
+            build,
         })
     }
 }
@@ -320,6 +362,47 @@ mod tests {
         assert_eq!(settings.database_url.expose_secret(), "sqlite://opsmith.db");
         assert_eq!(settings.listen.to_string(), "0.0.0.0:3000");
         assert_eq!(settings.app_slug, "opsmith");
+    }
+
+    #[test]
+    fn workers_lease_and_build_limits_are_read_and_checked() {
+        let settings = load(&base()).unwrap();
+        assert_eq!(settings.workers, 2);
+        assert_eq!(settings.job_lease.as_secs(), 300);
+        assert_eq!(settings.build, crate::build::BuildSettings::default());
+        let mut vars = base();
+        for (name, value) in [
+            (WORKERS, "0"),
+            (JOB_LEASE_SECONDS, "30"),
+            (BUILD_NETWORK, "off"),
+            (BUILD_TIMEOUT_SECONDS, "600"),
+            (BUILD_MEMORY_MB, "512"),
+            (BUILD_CPUS, "0.5"),
+        ] {
+            vars.insert(name.into(), value.into());
+        }
+        let settings = load(&vars).unwrap();
+        assert_eq!(settings.workers, 0);
+        assert_eq!(settings.job_lease.as_secs(), 30);
+        assert!(!settings.build.network);
+        assert_eq!(settings.build.timeout.as_secs(), 600);
+        assert_eq!(settings.build.memory_bytes, Some(512 << 20));
+        assert_eq!(settings.build.cpus, Some(0.5));
+        for (name, bad) in [
+            (WORKERS, "many"),
+            (JOB_LEASE_SECONDS, "1"),
+            (BUILD_NETWORK, "maybe"),
+            (BUILD_TIMEOUT_SECONDS, "-5"),
+            (BUILD_MEMORY_MB, "1"),
+            (BUILD_CPUS, "0"),
+        ] {
+            let mut vars = base();
+            vars.insert(name.into(), bad.into());
+            let error = load(&vars)
+                .err()
+                .unwrap_or_else(|| panic!("{name}={bad} accepted"));
+            assert!(error.0.starts_with(name), "{name}={bad}: {error}");
+        }
     }
 
     #[test]

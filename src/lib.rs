@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod app;
+pub mod build;
 pub mod command;
 pub mod config;
 pub mod generate;
@@ -12,6 +13,7 @@ pub mod profile;
 pub mod queue;
 pub mod repo_config;
 pub mod report;
+pub mod scan;
 pub mod server;
 pub mod setup;
 pub mod worker;

@@ -43,6 +43,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Build each service's image and scan it, and the generated configuration, with Trivy.
+    Scan {
+        dir: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Use REF wherever a Dockerfile names the base image NAME (repeatable; wins over
+        /// `images:` in .github/opsmith.yml).
+        #[arg(long = "image", value_name = "NAME=REF", value_parser = opsmith::scan::local::parse_image_redirection)]
+        image: Vec<(String, String)>,
+    },
     /// Run the GitHub App (settings from OPSMITH_* environment variables).
     Serve {
         /// Also read settings from this KEY=VALUE file (the environment wins).
@@ -70,6 +81,7 @@ fn main() -> ExitCode {
             cloud,
             json,
         } => run_generate(&dir, out, cloud, json),
+        Command::Scan { dir, json, image } => run_scan(&dir, json, &image),
         Command::Serve { env_file } => run_serve(env_file.as_deref()),
         Command::Setup(args) => opsmith::setup::run(args).map_err(|e| UserError(e.to_string())),
     };
@@ -98,6 +110,43 @@ fn run_serve(env_file: Option<&Path>) -> Result<(), UserError> {
     runtime
         .block_on(opsmith::app::run(&settings))
         .map_err(|e| UserError(e.to_string()))
+}
+
+/// `opsmith scan`: exit 0 when clean or below the threshold, 1 when a finding is at or above it or a
+/// build failed, 2 when the scan could not run.
+fn run_scan(dir: &Path, json: bool, images: &[(String, String)]) -> Result<(), UserError> {
+    use opsmith::scan::local;
+    use std::io::{IsTerminal, Write};
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| UserError(format!("cannot start the async runtime: {e}")))?;
+    let show_progress = std::io::stderr().is_terminal();
+    let mut progress = |line: &str| {
+        if show_progress {
+            eprintln!("opsmith: {line}");
+        }
+    };
+    let request = local::LocalScan { dir, images };
+    let result = runtime
+        .block_on(local::scan_directory(&request, &mut progress))
+        .map_err(UserError)?;
+    for note in &result.notes {
+        eprintln!("opsmith: {note}");
+    }
+    if json {
+        let report = local::json_report(&result);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("report serializes")
+        );
+    } else {
+        print!("{}", local::text_report(&result));
+    }
+    let code = local::exit_code(&result.run);
+    if code != 0 {
+        let _ = std::io::stdout().flush();
+        std::process::exit(code.into());
+    }
+    Ok(())
 }
 
 fn load(dir: &Path, per_file: bool) -> Result<RepoProfile, UserError> {

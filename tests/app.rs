@@ -36,6 +36,18 @@ struct App {
 
 impl App {
     fn start(stand_in: &StandIn, database_url: &str, dir: &Path, name: &str) -> App {
+        App::start_with(stand_in, database_url, dir, name, &[])
+    }
+
+    /// Starts with `env` on top; without a `DOCKER_HOST` there, the App sees no Docker engine
+    /// (whatever the machine runs), so builds are skipped and runs stay quick.
+    fn start_with(
+        stand_in: &StandIn,
+        database_url: &str,
+        dir: &Path,
+        name: &str,
+        env: &[(&str, String)],
+    ) -> App {
         let addr = free_address();
         let log = dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log).unwrap();
@@ -53,6 +65,11 @@ impl App {
             .env("OPSMITH_WORKERS", "2")
             .env("OPSMITH_JOB_LEASE_SECONDS", "3")
             .env("RUST_LOG", "opsmith=info")
+            .env(
+                "DOCKER_HOST",
+                format!("unix://{}", dir.join("no-engine.sock").display()),
+            )
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .stdin(Stdio::null())
@@ -171,10 +188,14 @@ fn fixture_files(name: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 fn stand_in_with(repos: &[&str]) -> StandIn {
+    stand_in_holding(&fixture_files("node-npm-express"), repos)
+}
+
+/// A stand-in with `repos`, each holding `files` on `main`; alice may write, bob may read.
+fn stand_in_holding(files: &[(String, Vec<u8>)], repos: &[&str]) -> StandIn {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let stand_in = StandIn::start();
     stand_in.install(INSTALLATION, OWNER);
-    let files = fixture_files("node-npm-express");
     let files: Vec<(&str, &[u8])> = files
         .iter()
         .map(|(p, c)| (p.as_str(), c.as_slice()))
@@ -310,7 +331,9 @@ fn a_comment_command_opens_one_pull_request_that_pushes_keep_up_to_date() {
         let checks: Vec<_> = world
             .check_runs
             .iter()
-            .filter(|c| c.fields["head_sha"] == json!(head.to_string()))
+            .filter(|c| {
+                c.fields["head_sha"] == json!(head.to_string()) && c.fields["name"] == "opsmith"
+            })
             .collect();
         assert_eq!(checks.len(), 1, "one check run on the branch head");
         assert_eq!(checks[0].fields["conclusion"], "success");
@@ -373,7 +396,17 @@ fn a_comment_command_opens_one_pull_request_that_pushes_keep_up_to_date() {
         "the pull request is refreshed",
         Duration::from_secs(30),
         &app,
-        || stand_in.world().check_runs.len() == 2,
+        || {
+            let world = stand_in.world();
+            let named = |name: &str| {
+                world
+                    .check_runs
+                    .iter()
+                    .filter(|c| c.fields["name"] == name)
+                    .count()
+            };
+            named("opsmith") == 2 && named("opsmith scan") == 2
+        },
     );
     {
         let world = stand_in.world();
@@ -919,6 +952,179 @@ fn command_users_come_from_the_default_branch_and_a_pull_request_previews_its_ow
             "deploy/terraform/ecs.tf"
         )
         .is_none()
+    );
+    stand_in.assert_no_violations();
+}
+
+/// What lets the App build and scan: the tests' Docker engine (`scripts/test` starts one and sets
+/// `DOCKER_HOST`) and Trivy with the small offline database in `cache`. None, said loudly, when no
+/// engine is set outside CI; under CI a missing engine fails the test.
+fn scanning_env(cache: &Path) -> Option<Vec<(&'static str, String)>> {
+    let Some(host) = std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but DOCKER_HOST is not: scripts/test starts the engine these tests need"
+        );
+        eprintln!("SKIPPED: DOCKER_HOST is not set (scripts/test starts a Docker engine)");
+        return None;
+    };
+    let db = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/trivy-db/db");
+    std::fs::create_dir_all(cache.join("db")).unwrap();
+    for file in ["trivy.db", "metadata.json"] {
+        std::fs::copy(db.join(file), cache.join("db").join(file)).unwrap();
+    }
+    Some(vec![
+        ("DOCKER_HOST", host),
+        ("TRIVY_CACHE_DIR", cache.display().to_string()),
+        ("TRIVY_SKIP_DB_UPDATE", "true".into()),
+        ("TRIVY_OFFLINE_SCAN", "true".into()),
+    ])
+}
+
+/// A fake AWS key pair, assembled so that this file holds no key-shaped text.
+fn fake_keys() -> (String, String) {
+    (
+        ["AKIA", "OPSMITHAPPTEST00"].concat(),
+        ["opsmithFake", "AppSecretAccessKey00000000x"].concat(),
+    )
+}
+
+fn open_pull_body(stand_in: &StandIn, repo: &str) -> Option<String> {
+    let world = stand_in.world();
+    let open = world.open_pulls(&format!("{OWNER}/{repo}"));
+    open.first().map(|p| p.body.clone().unwrap_or_default())
+}
+
+#[test]
+fn the_pull_request_carries_the_image_scan_its_check_run_and_the_sarif_upload() {
+    let cache = tempfile::tempdir().unwrap();
+    let Some(env) = scanning_env(cache.path()) else {
+        return;
+    };
+    let (key_id, secret_key) = fake_keys();
+    let mut files = fixture_files("python-pip-flask");
+    files.push((
+        "config/aws.ini".into(),
+        format!("[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret_key}\n")
+            .into_bytes(),
+    ));
+    let stand_in = stand_in_holding(&files, &["shop"]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start_with(&stand_in, &sqlite_url(dir.path()), dir.path(), "app", &env);
+    let payload = comment(&stand_in, "shop", ISSUE, 6001, "alice", "/opsmith generate");
+    assert_eq!(app.deliver("issue_comment", "scan-1", &payload), 202);
+    wait_until(
+        "the command is done",
+        Duration::from_secs(600),
+        &app,
+        || {
+            bot_comments(&stand_in, "shop", ISSUE)
+                .iter()
+                .any(|c| c.contains("Done") || c.contains("Failed"))
+        },
+    );
+    let body = open_pull_body(&stand_in, "shop").expect("a pull request");
+    assert!(
+        bot_comments(&stand_in, "shop", ISSUE)[0].contains("Done"),
+        "{:?}\n{}",
+        bot_comments(&stand_in, "shop", ISSUE),
+        app.log_text()
+    );
+    let section = &body[body.find(opsmith::report::SCAN_START).unwrap()..];
+    assert!(
+        section.contains("CVE-2005-2541"),
+        "tar's advisory is listed:\n{section}"
+    );
+    assert!(
+        !section.contains("CVE-2023-38545"),
+        "curl is not installed:\n{section}"
+    );
+    assert!(
+        section.contains("aws.ini"),
+        "the planted key is a secret finding:\n{section}"
+    );
+    assert!(
+        !body.contains(&key_id) && !body.contains(&secret_key),
+        "the secret itself never shows"
+    );
+
+    let head = stand_in
+        .git
+        .branch_head(OWNER, "shop", "opsmith/devops")
+        .unwrap()
+        .to_string();
+    let world = stand_in.world();
+    let scan_check = world
+        .check_runs
+        .iter()
+        .find(|c| c.fields["name"] == "opsmith scan")
+        .expect("a scan check run");
+    assert_eq!(scan_check.fields["head_sha"], json!(head));
+    // The planted key is a critical finding: at the default threshold (critical) the check fails.
+    assert_eq!(
+        scan_check.fields["conclusion"], "failure",
+        "{:?}",
+        scan_check.fields
+    );
+    let summary = scan_check.fields["output"]["summary"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(!summary.contains(&key_id) && !summary.contains(&secret_key));
+    assert_eq!(world.sarifs.len(), 1, "one SARIF upload");
+    assert_eq!(world.sarifs[0].commit_sha, head);
+    assert_eq!(world.sarifs[0].reference, "refs/heads/opsmith/devops");
+    drop(world);
+    stand_in.assert_no_violations();
+}
+
+#[test]
+fn a_build_that_fails_is_named_in_the_pull_request_and_the_job_fails_with_its_reason() {
+    let cache = tempfile::tempdir().unwrap();
+    let Some(env) = scanning_env(cache.path()) else {
+        return;
+    };
+    let stand_in = stand_in_holding(&fixture_files("python-build-fails"), &["shop"]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let app = App::start_with(&stand_in, &url, dir.path(), "app", &env);
+    let payload = comment(&stand_in, "shop", ISSUE, 6101, "alice", "/opsmith generate");
+    let deliveries = vec![("fails-1".to_string(), payload)];
+    assert_eq!(
+        app.deliver("issue_comment", "fails-1", &deliveries[0].1),
+        202
+    );
+    let rt = runtime();
+    let jobs = ended_jobs(&rt, &url, &deliveries, &app);
+    assert_eq!(jobs[0].status, JobStatus::Failed);
+    let reason = jobs[0].last_error.clone().unwrap_or_default();
+    assert!(reason.contains("failed to build at step"), "{reason}");
+    assert!(
+        reason.contains("check_settings.py"),
+        "the step is named: {reason}"
+    );
+
+    let body = open_pull_body(&stand_in, "shop").expect("the pull request still opens");
+    let section = &body[body.find(opsmith::report::SCAN_START).unwrap()..];
+    assert!(
+        section.contains("check_settings.py"),
+        "the failing step:\n{section}"
+    );
+    assert!(
+        bot_comments(&stand_in, "shop", ISSUE)[0].contains("Failed"),
+        "the command says it failed"
+    );
+
+    // The worker goes on serving.
+    let help = comment(&stand_in, "shop", ISSUE + 1, 6102, "alice", "/opsmith help");
+    assert_eq!(app.deliver("issue_comment", "fails-2", &help), 202);
+    wait_until(
+        "the next command is answered",
+        Duration::from_secs(60),
+        &app,
+        || !bot_comments(&stand_in, "shop", ISSUE + 1).is_empty(),
     );
     stand_in.assert_no_violations();
 }

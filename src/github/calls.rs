@@ -124,7 +124,10 @@ impl<'a> RepoClient<'a> {
         max_bytes: usize,
     ) -> Result<Option<String>, ApiError> {
         let safe = |part: &str| {
-            !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
         };
         if !safe(path) || path.split('/').any(|c| c.is_empty() || c == "..") {
             return Err(ApiError::InvalidName(format!("{path:?}")));
@@ -326,6 +329,32 @@ impl<'a> RepoClient<'a> {
             .get("id")
             .and_then(Value::as_i64)
             .ok_or_else(|| malformed("checks.create", "id"))
+    }
+}
+
+impl RepoClient<'_> {
+    /// Adds to a check run: more annotations (GitHub takes 50 per request), a new conclusion.
+    pub async fn update_check_run(&self, id: i64, fields: &Value) -> Result<(), ApiError> {
+        let tail = format!("/check-runs/{id}");
+        self.call("checks.update", Method::PATCH, &tail, Some(fields))
+            .await
+            .map(drop)
+    }
+
+    /// Uploads a SARIF report to code scanning (`POST /repos/{owner}/{repo}/code-scanning/sarifs`).
+    pub async fn upload_sarif(&self, upload: &crate::report::SarifUpload) -> Result<(), ApiError> {
+        let body = serde_json::to_value(upload).map_err(|e| ApiError::Malformed {
+            operation: "code-scanning.upload-sarif",
+            message: e.to_string(),
+        })?;
+        self.call(
+            "code-scanning.upload-sarif",
+            Method::POST,
+            "/code-scanning/sarifs",
+            Some(&body),
+        )
+        .await
+        .map(drop)
     }
 }
 

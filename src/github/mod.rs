@@ -355,7 +355,10 @@ impl GitHub {
         loop {
             attempt += 1;
             let last = attempt >= self.settings.max_attempts;
-            let wait = match self.send(operation, &method, path, auth, body, accept).await {
+            let wait = match self
+                .send(operation, &method, path, auth, body, accept)
+                .await
+            {
                 Ok(Answer {
                     status,
                     headers,

@@ -9,8 +9,8 @@ use crate::profile::{Cloud, RepoProfile};
 use crate::queue::PUBLISH_BRANCH;
 use crate::repo_config::{self, RepoSettings};
 use git2::{ObjectType, Oid, Repository};
-use std::collections::BTreeSet;
 use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// What to do with the branch.
@@ -29,6 +29,9 @@ pub enum Action {
 /// A clone, analyzed and generated, with the decision about the branch.
 pub struct Prepared {
     pub repository: Repository,
+    /// The settings the proposal was made with, and the cloud chosen.
+    pub settings: RepoSettings,
+    pub cloud: Cloud,
     pub profile: RepoProfile,
     pub generation: Generation,
     pub action: Action,
@@ -93,7 +96,8 @@ pub fn prepare(request: &Request) -> Result<Result<Prepared, InvalidSettings>, J
         .map_err(|e| JobError::Stop(format!("cannot analyze the clone: {e}")))?;
     profile.root = repository_name.clone();
     apply_settings(&mut profile, &settings);
-    let generation = generation_for(&profile, &settings, *cloud).map_err(JobError::Stop)?;
+    let cloud = cloud.or(settings.cloud).unwrap_or_default();
+    let generation = generation_for(&profile, cloud).map_err(JobError::Stop)?;
     let files: Vec<(String, Vec<u8>)> = generation
         .artifacts
         .iter()
@@ -104,6 +108,8 @@ pub fn prepare(request: &Request) -> Result<Result<Prepared, InvalidSettings>, J
     let action = decide(&repo, head, remote, &files, author, &branch)?;
     Ok(Ok(Prepared {
         repository: repo,
+        settings,
+        cloud,
         profile,
         generation,
         action,

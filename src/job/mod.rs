@@ -6,6 +6,9 @@
 //! created, and the status comment is found again and edited in place.
 
 mod branch;
+mod scan;
+
+pub use scan::{SCAN_CHECK_NAME, ScanSettings};
 
 use crate::command::{self, Command, Parsed, Permission};
 use crate::generate::{GenerateSettings, Generation, generate};
@@ -19,6 +22,7 @@ use crate::report::{
     status_comment,
 };
 use branch::{Action, Prepared};
+use scan::ScanInput;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
@@ -116,6 +120,19 @@ impl Published {
     }
 }
 
+/// What a publishing run is asked to do.
+#[derive(Default)]
+struct Publish {
+    /// The cloud a command asked for.
+    cloud: Option<Cloud>,
+    /// Settings that replace the clone's `.github/opsmith.yml` (a pull request's preview).
+    settings: Option<RepoSettings>,
+    /// False for refreshes: a pull request closed by its owners is not reopened.
+    create: bool,
+    /// Build and scan even if nothing changed (`/opsmith scan`).
+    scan: bool,
+}
+
 /// Runs jobs. One per process, shared by the workers.
 pub struct Runner {
     github: Arc<GitHub>,
@@ -123,6 +140,7 @@ pub struct Runner {
     app_slug: String,
     author: Author,
     limits: CloneLimits,
+    scan_settings: ScanSettings,
 }
 
 /// A comment command's arguments, as `queue::triggers` stored them.
@@ -148,7 +166,14 @@ impl Runner {
                 name: login,
             },
             limits: CloneLimits::default(),
+            scan_settings: ScanSettings::default(),
         }
+    }
+
+    /// How images are built for scans (limits, network).
+    pub fn with_scan_settings(mut self, settings: ScanSettings) -> Runner {
+        self.scan_settings = settings;
+        self
     }
 
     /// Runs one job to its end; the `Ok` text says what was done.
@@ -158,8 +183,17 @@ impl Runner {
             .repo(job.installation_id, &job.repository, &run_permissions())
             .map_err(|e| JobError::Stop(e.to_string()))?;
         match job.kind {
-            JobKind::Onboard => Ok(self.publish(&repo, job, None, None, true).await?.describe()),
-            JobKind::Refresh => Ok(self.publish(&repo, job, None, None, false).await?.describe()),
+            JobKind::Onboard => {
+                let publish = Publish {
+                    create: true,
+                    ..Publish::default()
+                };
+                Ok(self.publish(&repo, job, publish).await?.describe())
+            }
+            JobKind::Refresh => Ok(self
+                .publish(&repo, job, Publish::default())
+                .await?
+                .describe()),
             JobKind::Command => self.command(&repo, job).await,
         }
     }
@@ -217,8 +251,9 @@ impl Runner {
             return Ok(format!("refused: {} is not in command_users", args.author));
         }
         let line = format!("/opsmith {}", args.command);
-        let cloud = match command::parse(&line, &self.app_slug) {
-            Parsed::Command(Command::Generate { cloud }) => cloud,
+        let (cloud, scan) = match command::parse(&line, &self.app_slug) {
+            Parsed::Command(Command::Generate { cloud }) => (cloud, false),
+            Parsed::Command(Command::Scan) => (None, true),
             Parsed::Command(Command::Help) | Parsed::NotForUs => {
                 status
                     .set(&reply(&command::help_text(&self.app_slug)))
@@ -228,16 +263,6 @@ impl Runner {
             Parsed::Invalid { help } => {
                 status.set(&reply(&help)).await?;
                 return Ok("replied with the help (unknown command)".into());
-            }
-            Parsed::Command(Command::Scan) => {
-                let reason = "`/opsmith scan` builds and scans the images; this opsmith \
-                              version does not build images yet, so nothing was scanned.";
-                status
-                    .set(&status_comment(CommandState::Failed {
-                        reason: reason.into(),
-                    }))
-                    .await?;
-                return Ok("scan is not available".into());
             }
         };
         // On a pull request that changes `.github/opsmith.yml`, its own settings are previewed.
@@ -253,12 +278,23 @@ impl Runner {
             Some(Ok(settings)) => Some(settings),
             None => None,
         };
+        let stage = if scan {
+            "generating, building the images and scanning them"
+        } else {
+            "analyzing the repository and generating"
+        };
         status
             .set(&status_comment(CommandState::Running {
-                stage: "analyzing the repository and generating".into(),
+                stage: stage.into(),
             }))
             .await?;
-        let outcome = self.publish(repo, job, cloud, preview, true).await;
+        let publish = Publish {
+            cloud,
+            settings: preview,
+            create: true,
+            scan,
+        };
+        let outcome = self.publish(repo, job, publish).await;
         let state = match &outcome {
             Ok(Published::Opened(p) | Published::Updated(p) | Published::Unchanged(p)) => {
                 CommandState::Succeeded {
@@ -327,17 +363,20 @@ impl Runner {
     }
 
     /// Generates and proposes: one commit on `opsmith/devops` on top of the default branch, one pull
-    /// request created once and then updated in place, and a check run on its head.
-    /// `settings` replaces the clone's `.github/opsmith.yml` (a pull request's preview).
-    /// `create` is false for refreshes: a pull request closed by its owners is not reopened.
+    /// request created once and then updated in place, and a check run on its head; then builds and
+    /// scans what changed and reports it in the pull request.
     async fn publish(
         &self,
         repo: &RepoClient<'_>,
         job: &Job,
-        cloud: Option<Cloud>,
-        settings: Option<RepoSettings>,
-        create: bool,
+        publish: Publish,
     ) -> Result<Published, JobError> {
+        let Publish {
+            cloud,
+            settings,
+            create,
+            scan,
+        } = publish;
         let info = timed("repository", repo.info()).await?;
         if info.archived {
             return Ok(Published::Archived);
@@ -364,14 +403,16 @@ impl Runner {
             };
             let started = Instant::now();
             let prepared = tokio::task::spawn_blocking(move || branch::prepare(&request))
-            .await
-            .map_err(|e| JobError::Retry(format!("the run's worker thread failed: {e}")))??;
+                .await
+                .map_err(|e| JobError::Retry(format!("the run's worker thread failed: {e}")))??;
             metrics::histogram!(STAGE_SECONDS, "stage" => "prepare")
                 .record(started.elapsed().as_secs_f64());
             prepared
         };
         let Prepared {
             repository,
+            settings,
+            cloud,
             profile,
             generation,
             action,
@@ -437,10 +478,12 @@ impl Runner {
         let started = Instant::now();
         let body = pull_request_body(&profile, &generation, None);
         let (published, head_sha) = match open {
-            Some(pull) => {
+            Some(mut pull) => {
                 let body = keep_scan_section(&body, &pull.body);
                 if pull.body != body || pull.title != PULL_TITLE {
                     repo.update_pull(pull.number, PULL_TITLE, &body).await?;
+                    pull.body = body;
+                    pull.title = PULL_TITLE.to_string();
                 }
                 let head = pushed_head.clone().unwrap_or_else(|| pull.head_sha.clone());
                 if pushed_head.is_some() {
@@ -486,6 +529,33 @@ impl Runner {
         }
         metrics::histogram!(STAGE_SECONDS, "stage" => "publish")
             .record(started.elapsed().as_secs_f64());
+
+        // Scan what changed, what was asked for, and what an interrupted run left unscanned.
+        let pull = match &published {
+            Published::Opened(p) | Published::Updated(p) | Published::Unchanged(p) => p,
+            _ => return Ok(published),
+        };
+        let never_scanned = pull.body.contains(report::SCAN_PLACEHOLDER);
+        if pushed_head.is_some() || scan || never_scanned {
+            let input = ScanInput {
+                dir: &work.0,
+                profile: &profile,
+                generation: &generation,
+                settings: &settings,
+                cloud,
+                repository: &job.repository,
+                head_sha: &head_sha,
+            };
+            scan::scan_and_report(
+                &self.github,
+                repo,
+                job.installation_id,
+                pull,
+                &input,
+                &self.scan_settings,
+            )
+            .await?;
+        }
         Ok(published)
     }
 
@@ -591,14 +661,7 @@ fn apply_settings(profile: &mut RepoProfile, settings: &RepoSettings) {
         .retain(|s| !settings.skips_service(&s.name) && settings.includes_path(&s.path));
 }
 
-/// The generation for a clone, with the settings and the cloud chosen by the command, the file, or
-/// the default.
-fn generation_for(
-    profile: &RepoProfile,
-    settings: &RepoSettings,
-    cloud: Option<Cloud>,
-) -> Result<Generation, String> {
-    let cloud = cloud.or(settings.cloud).unwrap_or_default();
+fn generation_for(profile: &RepoProfile, cloud: Cloud) -> Result<Generation, String> {
     generate(profile, &GenerateSettings { cloud }).map_err(|e| e.to_string())
 }
 

@@ -7,11 +7,16 @@
 mod check_run;
 pub mod markdown;
 mod pull_request;
+mod scan;
 mod sections;
 mod status;
 
 pub use check_run::check_run_summary;
 pub use pull_request::{pull_request_body, replace_scan_section};
+pub use scan::{
+    Annotation, MAX_ANNOTATIONS_PER_REQUEST, SARIF_MAX_COMPRESSED, SCAN_SECTION_MAX, SarifError,
+    SarifUpload, ScanCheckRun, combine_sarif, sarif_upload, scan_check_run, scan_section,
+};
 pub use sections::{Family, KEPT_REASON};
 pub use status::{CommandState, status_comment};
 

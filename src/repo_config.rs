@@ -633,7 +633,12 @@ images:
             ("command_users: [ok, \"\"]\n", "command_users[1]"),
         ] {
             let error = RepoSettings::from_yaml(text).unwrap_err();
-            assert_eq!(error.field.as_deref(), Some(field), "{text}: {}", error.message);
+            assert_eq!(
+                error.field.as_deref(),
+                Some(field),
+                "{text}: {}",
+                error.message
+            );
         }
     }
 

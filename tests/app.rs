@@ -3,6 +3,8 @@
 //!
 //! PostgreSQL tests need `OPSMITH_TEST_POSTGRES_URL` (scripts/test starts the server and sets it).
 
+#[path = "support/containers.rs"]
+mod containers;
 #[path = "support/git_server.rs"]
 mod git_server;
 #[path = "support/github.rs"]
@@ -1126,5 +1128,127 @@ fn a_build_that_fails_is_named_in_the_pull_request_and_the_job_fails_with_its_re
         &app,
         || !bot_comments(&stand_in, "shop", ISSUE + 1).is_empty(),
     );
+    stand_in.assert_no_violations();
+}
+
+/// A fixture's files under `prefix/`.
+fn fixture_files_in(name: &str, prefix: &str) -> Vec<(String, Vec<u8>)> {
+    fixture_files(name)
+        .into_iter()
+        .map(|(path, contents)| (format!("{prefix}/{path}"), contents))
+        .collect()
+}
+
+#[test]
+fn python_node_go_and_static_apps_are_built_run_scanned_and_reported() {
+    let cache = tempfile::tempdir().unwrap();
+    let Some(env) = scanning_env(cache.path()) else {
+        return;
+    };
+    // A monorepo with a Python, a Go and a Node service, and a static site in a repository of its own.
+    let mut monorepo = fixture_files_in("python-pip-flask", "api");
+    monorepo.extend(fixture_files_in("go-nethttp", "clock"));
+    monorepo.extend(fixture_files_in("node-npm-express", "web"));
+    let stand_in = stand_in_holding(&monorepo, &["shop"]);
+    let site = fixture_files("static-plain");
+    let site: Vec<(&str, &[u8])> = site
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_slice()))
+        .collect();
+    stand_in.add_repo(INSTALLATION, OWNER, "site", &site);
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start_with(&stand_in, &sqlite_url(dir.path()), dir.path(), "app", &env);
+    for (n, repo) in ["shop", "site"].iter().enumerate() {
+        let id = 6_200 + n as u64;
+        let payload = comment(&stand_in, repo, ISSUE, id, "alice", "/opsmith generate");
+        assert_eq!(
+            app.deliver("issue_comment", &format!("four-{repo}"), &payload),
+            202
+        );
+    }
+    for repo in ["shop", "site"] {
+        wait_until(
+            &format!("{repo} is done"),
+            Duration::from_secs(900),
+            &app,
+            || {
+                bot_comments(&stand_in, repo, ISSUE)
+                    .iter()
+                    .any(|c| c.contains("Done") || c.contains("Failed"))
+            },
+        );
+        assert!(
+            bot_comments(&stand_in, repo, ISSUE)[0].contains("Done"),
+            "{repo}: {:?}\n{}",
+            bot_comments(&stand_in, repo, ISSUE),
+            app.log_text()
+        );
+    }
+
+    // Each image the App built runs and answers on the port the analysis found.
+    let checkout = tempfile::tempdir().unwrap();
+    for (repo, files) in [
+        ("shop", monorepo.clone()),
+        ("site", fixture_files("static-plain")),
+    ] {
+        let root = checkout.path().join(repo);
+        for (path, contents) in &files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, contents).unwrap();
+        }
+        let profile =
+            opsmith::analyze::analyze(&root, opsmith::analyze::AnalyzeOptions::default()).unwrap();
+        let head = stand_in
+            .git
+            .branch_head(OWNER, repo, "opsmith/devops")
+            .unwrap()
+            .to_string();
+        for service in &profile.services {
+            let image = opsmith::build::image_tag(repo, &service.name, &head[..12]);
+            let port = service.port.expect("a port");
+            let running = containers::Container::run(&image, port);
+            let path = service.health_path.as_deref().unwrap_or("/");
+            let (status, body) = running.get(path);
+            assert!(
+                (200..300).contains(&status),
+                "{image} GET {path}: {status} {body}"
+            );
+        }
+        let body = open_pull_body(&stand_in, repo).unwrap();
+        let section = &body[body.find(opsmith::report::SCAN_START).unwrap()..];
+        assert!(
+            section.contains("CVE-2005-2541"),
+            "{repo}: tar's advisory:\n{section}"
+        );
+        assert!(
+            !section.contains("CVE-2023-38545"),
+            "{repo}: curl is not installed"
+        );
+        for service in &profile.services {
+            assert!(
+                section.contains(&service.name),
+                "{repo}: {} is reported",
+                service.name
+            );
+        }
+    }
+    let world = stand_in.world();
+    for repo in ["shop", "site"] {
+        let full = format!("{OWNER}/{repo}");
+        assert!(
+            world
+                .check_runs
+                .iter()
+                .any(|c| c.repo == full && c.fields["name"] == "opsmith scan"),
+            "{repo}: a scan check run"
+        );
+        assert_eq!(
+            world.sarifs.iter().filter(|s| s.repo == full).count(),
+            1,
+            "{repo}: one SARIF upload"
+        );
+    }
+    drop(world);
     stand_in.assert_no_violations();
 }

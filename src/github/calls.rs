@@ -82,6 +82,11 @@ impl<'a> RepoClient<'a> {
         &self.owner
     }
 
+    /// The repository's name without its owner.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// An installation token for git over HTTPS; minted again when the cached one is getting old,
     /// so ask right before each clone or push.
     pub async fn git_token(&self) -> Result<SecretString, ApiError> {

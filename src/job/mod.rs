@@ -390,9 +390,12 @@ impl Runner {
             self.work_dir
                 .join(format!("job-{}-{}", job.id, job.attempts)),
         );
+        // The clone's folder carries the repository's name, which names a root service (as it
+        // does when someone runs opsmith in their own checkout).
+        let checkout = work.0.join(repo.name());
         let prepared = {
             let request = branch::Request {
-                dir: work.0.clone(),
+                dir: checkout.clone(),
                 url: info.clone_url.clone(),
                 token,
                 limits: self.limits.clone(),
@@ -538,7 +541,7 @@ impl Runner {
         let never_scanned = pull.body.contains(report::SCAN_PLACEHOLDER);
         if pushed_head.is_some() || scan || never_scanned {
             let input = ScanInput {
-                dir: &work.0,
+                dir: &checkout,
                 profile: &profile,
                 generation: &generation,
                 settings: &settings,

@@ -173,6 +173,7 @@ on_both_backends!(
     one_repository_runs_one_job_at_a_time,
     onboarding_is_paced,
     many_workers_run_each_job_once,
+    payload_is_kept_exactly_as_signed,
 );
 
 async fn record_queues_the_triggered_jobs(backend: Backend) {
@@ -234,6 +235,49 @@ async fn record_queues_the_triggered_jobs(backend: Backend) {
     assert_eq!(
         reopened.job(queued.id).await.unwrap().as_ref(),
         Some(queued)
+    );
+    reopened.close().await;
+    db.drop_schema().await;
+}
+
+/// The payload comes back byte for byte as GitHub signed it (SQLite keeps it compressed), also
+/// after a restart, and a redelivery does not replace it.
+async fn payload_is_kept_exactly_as_signed(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let store = db.store(settings(&Clock::manual(T0))).await;
+    // The example file verbatim: its indentation and key order are part of what was signed.
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/github/webhook-examples/issue_comment.created.3.json");
+    let signed = std::fs::read_to_string(&path).expect("example payload");
+    let mut first = command("s-1", "octo/app");
+    first.payload = Bytes::from(signed.clone());
+    assert!(store.record_delivery(&first).await.unwrap());
+    let mut redelivery = first.clone();
+    redelivery.payload = Bytes::from_static(b"{}");
+    assert!(!store.record_delivery(&redelivery).await.unwrap());
+    assert_eq!(
+        store.delivery_payload("s-1").await.unwrap(),
+        Some(signed.clone())
+    );
+    assert_eq!(store.delivery_payload("never-sent").await.unwrap(), None);
+    if let Backend::Sqlite = backend {
+        // Kept as an LZ4 block: a BLOB, far smaller than the JSON.
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        let (kind, size): (String, i64) =
+            sqlx::query_as("SELECT typeof(payload), length(payload) FROM deliveries")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        assert_eq!(kind, "blob");
+        assert!(size * 3 < signed.len() as i64, "{size} bytes stored");
+    }
+
+    store.close().await;
+    let reopened = db.store(settings(&Clock::manual(T0))).await;
+    assert_eq!(
+        reopened.delivery_payload("s-1").await.unwrap(),
+        Some(signed)
     );
     reopened.close().await;
     db.drop_schema().await;

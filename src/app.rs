@@ -2,7 +2,7 @@
 
 use crate::config::{ConfigError, DATABASE_URL, LISTEN, PRIVATE_KEY, Settings, WORK_DIR};
 use crate::github::{ClientSettings, GitHub};
-use crate::job::{Runner, ScanSettings};
+use crate::job::{Acknowledger, Runner, ScanSettings};
 use crate::queue::{Store, StoreSettings, Triggers};
 use crate::server::{Intake, serve};
 use crate::worker::{self, WorkerSettings};
@@ -28,18 +28,26 @@ pub async fn run(settings: &Settings) -> Result<(), ConfigError> {
     )
     .map_err(|e| ConfigError(format!("{PRIVATE_KEY}: {e}")))?;
     let github = Arc::new(github);
-    let app_slug = app_slug(&github, &settings.app_slug).await;
+    let app_slug = if settings.app_slug_set {
+        settings.app_slug.clone()
+    } else {
+        app_slug(&github, &settings.app_slug).await
+    };
+    let triggers = Triggers {
+        app_slug: app_slug.clone(),
+        ..Triggers::default()
+    };
     let store_settings = StoreSettings {
-        triggers: Triggers {
-            app_slug: app_slug.clone(),
-            ..Triggers::default()
-        },
+        triggers: triggers.clone(),
         ..StoreSettings::default()
     };
     let store = Store::connect_with(settings.database_url.expose_secret(), store_settings)
         .await
         .map_err(|e| ConfigError(format!("{DATABASE_URL}: cannot open the database: {e}")))?;
-    let intake = Arc::new(Intake::new(store.clone(), &settings.webhook_secret));
+    let acknowledger = Arc::new(Acknowledger::new(github.clone(), triggers));
+    let intake = Arc::new(
+        Intake::new(store.clone(), &settings.webhook_secret).with_acknowledger(acknowledger),
+    );
 
     let runner = Runner::new(github, settings.work_dir.clone(), &app_slug).with_scan_settings(
         ScanSettings {

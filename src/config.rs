@@ -47,6 +47,8 @@ pub struct Settings {
     pub work_dir: PathBuf,
     /// The App's slug (`@<slug>` mentions, the bot's login `<slug>[bot]`).
     pub app_slug: String,
+    /// Whether `OPSMITH_APP_SLUG` was set; if not, `serve` asks GitHub for the slug at start.
+    pub app_slug_set: bool,
     /// Jobs run at the same time by this process (0: intake only, another process runs them).
     pub workers: usize,
     /// How long a claimed job stays this process's without a renewal; after a crash, its jobs
@@ -235,6 +237,7 @@ impl Settings {
             )));
         }
 
+        let app_slug_set = get(APP_SLUG).is_some();
         let app_slug = get(APP_SLUG).unwrap_or_else(|| DEFAULT_APP_SLUG.into());
         let app_slug = app_slug.trim().to_owned();
         if !app_slug
@@ -308,6 +311,7 @@ impl Settings {
             listen,
             work_dir,
             app_slug,
+            app_slug_set,
             workers,
             job_lease,
             build,
@@ -362,6 +366,7 @@ mod tests {
         assert_eq!(settings.database_url.expose_secret(), "sqlite://opsmith.db");
         assert_eq!(settings.listen.to_string(), "0.0.0.0:3000");
         assert_eq!(settings.app_slug, "opsmith");
+        assert!(!settings.app_slug_set);
     }
 
     #[test]

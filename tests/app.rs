@@ -1252,3 +1252,39 @@ fn python_node_go_and_static_apps_are_built_run_scanned_and_reported() {
     drop(world);
     stand_in.assert_no_violations();
 }
+
+#[test]
+fn a_command_is_acknowledged_at_once_even_before_a_worker_takes_it() {
+    let stand_in = stand_in_with(&["shop"]);
+    let dir = tempfile::tempdir().unwrap();
+    // A process that takes webhooks but runs no job.
+    let app = App::start_with(
+        &stand_in,
+        &sqlite_url(dir.path()),
+        dir.path(),
+        "intake",
+        &[("OPSMITH_WORKERS", "0".into())],
+    );
+    let payload = comment(&stand_in, "shop", ISSUE, 9501, "alice", "/opsmith generate");
+    assert_eq!(app.deliver("issue_comment", "early", &payload), 202);
+    wait_until("the 👀 reaction", Duration::from_secs(20), &app, || {
+        stand_in
+            .world()
+            .reactions
+            .iter()
+            .any(|r| r.comment_id == 9501 && r.content == "eyes")
+    });
+    assert!(stand_in.world().pulls.is_empty(), "no job ran");
+    // A comment that is not a command gets no reaction.
+    let chat = comment(&stand_in, "shop", ISSUE, 9502, "alice", "looks good to me");
+    assert_eq!(app.deliver("issue_comment", "chat", &chat), 202);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !stand_in
+            .world()
+            .reactions
+            .iter()
+            .any(|r| r.comment_id == 9502)
+    );
+    stand_in.assert_no_violations();
+}

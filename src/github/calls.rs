@@ -1,6 +1,8 @@
 //! The REST calls a run makes on one repository, with typed answers holding only what opsmith reads.
 
-use super::{ApiError, Auth, GitHub, Permissions, RAW_MEDIA_TYPE, TokenScope};
+use super::{
+    ApiError, Auth, GitHub, JSON_MEDIA_TYPE, Permissions, RAW_MEDIA_TYPE, TokenScope, parse_json,
+};
 use axum::http::Method;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -45,6 +47,8 @@ pub struct RepoClient<'a> {
     owner: String,
     name: String,
     scope: TokenScope,
+    /// Tries per call, when fewer than the client's (best-effort calls).
+    attempts: Option<u32>,
 }
 
 /// Pages read at most when listing comments (100 each): a thread longer than that is not searched
@@ -71,7 +75,15 @@ impl<'a> RepoClient<'a> {
                 repository: name.to_string(),
                 permissions: permissions.iter().map(|(k, v)| (*k, *v)).collect(),
             },
+            attempts: None,
         })
+    }
+
+    /// The same client, trying each call once: for best-effort calls whose work a later run
+    /// repeats anyway (an acknowledgement), which must not pile up retries when GitHub is slow.
+    pub fn trying_once(mut self) -> Self {
+        self.attempts = Some(1);
+        self
     }
 
     pub fn full_name(&self) -> String {
@@ -101,9 +113,19 @@ impl<'a> RepoClient<'a> {
         body: Option<&Value>,
     ) -> Result<Value, ApiError> {
         let path = format!("/repos/{}/{}{tail}", self.owner, self.name);
-        self.github
-            .call(operation, method, &path, Auth::Repo(&self.scope), body)
-            .await
+        let text = self
+            .github
+            .call_text(
+                operation,
+                method,
+                &path,
+                Auth::Repo(&self.scope),
+                body,
+                JSON_MEDIA_TYPE,
+                self.attempts,
+            )
+            .await?;
+        parse_json(operation, &text)
     }
 
     pub async fn info(&self) -> Result<RepoInfo, ApiError> {
@@ -155,6 +177,7 @@ impl<'a> RepoClient<'a> {
                 Auth::Repo(&self.scope),
                 None,
                 RAW_MEDIA_TYPE,
+                self.attempts,
             )
             .await;
         match answer {

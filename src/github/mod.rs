@@ -327,12 +327,14 @@ impl GitHub {
         body: Option<&Value>,
     ) -> Result<Value, ApiError> {
         let text = self
-            .call_text(operation, method, path, auth, body, JSON_MEDIA_TYPE)
+            .call_text(operation, method, path, auth, body, JSON_MEDIA_TYPE, None)
             .await?;
         parse_json(operation, &text)
     }
 
     /// One REST call with GitHub's retry rules, asking for `accept`; returns the answer's text.
+    /// `attempts` caps the tries below the client's setting (a best-effort call tries once).
+    #[allow(clippy::too_many_arguments)]
     async fn call_text(
         &self,
         operation: &'static str,
@@ -341,7 +343,11 @@ impl GitHub {
         auth: Auth<'_>,
         body: Option<&Value>,
         accept: &'static str,
+        attempts: Option<u32>,
     ) -> Result<String, ApiError> {
+        let max_attempts = attempts.map_or(self.settings.max_attempts, |a| {
+            a.clamp(1, self.settings.max_attempts)
+        });
         let is_mutation = method != Method::GET && method != Method::HEAD;
         let lock = match auth {
             Auth::Repo(scope) if is_mutation => Some(self.mutation_lock(scope.installation_id)),
@@ -354,7 +360,7 @@ impl GitHub {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let last = attempt >= self.settings.max_attempts;
+            let last = attempt >= max_attempts;
             let wait = match self
                 .send(operation, &method, path, auth, body, accept)
                 .await
@@ -528,7 +534,7 @@ fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
-fn parse_json(operation: &'static str, text: &str) -> Result<Value, ApiError> {
+pub(super) fn parse_json(operation: &'static str, text: &str) -> Result<Value, ApiError> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }

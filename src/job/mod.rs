@@ -5,9 +5,11 @@
 //! same result: the branch is pushed with a lease, the pull request is looked up before it is
 //! created, and the status comment is found again and edited in place.
 
+mod acknowledge;
 mod branch;
 mod scan;
 
+pub use acknowledge::Acknowledger;
 pub use scan::{SCAN_CHECK_NAME, ScanSettings};
 
 use crate::command::{self, Command, Parsed, Permission};

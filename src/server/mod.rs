@@ -93,11 +93,18 @@ pub fn is_handled(event: &str, action: Option<&str>) -> bool {
     )
 }
 
+/// Told about each comment delivery once it is recorded, before the reply: acknowledges a command
+/// at once (a reaction) while its job waits for a worker. It must not block: spawn, or drop.
+pub trait Acknowledge: Send + Sync + 'static {
+    fn recorded(&self, delivery: &Delivery);
+}
+
 /// What the routes share: the store and the keyed webhook secret.
 pub struct Intake<S> {
     store: S,
     verifier: WebhookVerifier,
     store_timeout: Duration,
+    acknowledger: Option<Arc<dyn Acknowledge>>,
 }
 
 impl<S: DeliveryStore> Intake<S> {
@@ -107,7 +114,14 @@ impl<S: DeliveryStore> Intake<S> {
             store,
             verifier: WebhookVerifier::new(webhook_secret.expose_secret().as_bytes()),
             store_timeout: STORE_TIMEOUT,
+            acknowledger: None,
         }
+    }
+
+    /// Acknowledges comment commands as soon as they are recorded.
+    pub fn with_acknowledger(mut self, acknowledger: Arc<dyn Acknowledge>) -> Intake<S> {
+        self.acknowledger = Some(acknowledger);
+        self
     }
 
     /// How long a delivery may take to be recorded before the intake answers 500 (default 8 s).
@@ -271,8 +285,16 @@ async fn webhook<S: DeliveryStore>(
         payload: body,
     };
 
+    // Only new comment deliveries are acknowledged; the copy shares the body's bytes.
+    let to_acknowledge = (handled && event == "issue_comment" && intake.acknowledger.is_some())
+        .then(|| delivery.clone());
     match tokio::time::timeout(intake.store_timeout, intake.store.record(delivery)).await {
-        Ok(Ok(true)) if handled => reply(label, Outcome::Queued, StatusCode::ACCEPTED, "queued"),
+        Ok(Ok(true)) if handled => {
+            if let (Some(acknowledger), Some(delivery)) = (&intake.acknowledger, &to_acknowledge) {
+                acknowledger.recorded(delivery);
+            }
+            reply(label, Outcome::Queued, StatusCode::ACCEPTED, "queued")
+        }
         Ok(Ok(true)) => reply(label, Outcome::Ignored, StatusCode::ACCEPTED, "ignored"),
         Ok(Ok(false)) => reply(label, Outcome::Duplicate, StatusCode::ACCEPTED, "duplicate"),
         Ok(Err(error)) => {

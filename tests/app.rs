@@ -1288,3 +1288,34 @@ fn a_command_is_acknowledged_at_once_even_before_a_worker_takes_it() {
     );
     stand_in.assert_no_violations();
 }
+
+#[test]
+fn without_the_security_events_permission_the_sarif_upload_is_skipped_with_a_note() {
+    let stand_in = stand_in_with(&["shop"]);
+    stand_in
+        .world()
+        .installations
+        .get_mut(&INSTALLATION)
+        .unwrap()
+        .permissions
+        .remove("security_events");
+    let dir = tempfile::tempdir().unwrap();
+    // No engine: the images are not built, the generated files are still scanned.
+    let app = App::start(&stand_in, &sqlite_url(dir.path()), dir.path(), "app");
+    let payload = comment(&stand_in, "shop", ISSUE, 9601, "alice", "/opsmith generate");
+    assert_eq!(app.deliver("issue_comment", "no-sarif", &payload), 202);
+    wait_until("the command is done", Duration::from_secs(90), &app, || {
+        bot_comments(&stand_in, "shop", ISSUE)
+            .iter()
+            .any(|c| c.contains("Done"))
+    });
+    let body = open_pull_body(&stand_in, "shop").unwrap();
+    let section = &body[body.find(opsmith::report::SCAN_START).unwrap()..];
+    assert!(
+        section.contains("build skipped: no Docker engine"),
+        "{section}"
+    );
+    assert!(section.contains("SARIF not uploaded"), "{section}");
+    assert!(stand_in.world().sarifs.is_empty());
+    stand_in.assert_no_violations();
+}

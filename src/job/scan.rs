@@ -201,8 +201,8 @@ async fn upload_sarif(
             message,
             ..
         }) => Ok(Some(format!(
-            "SARIF not uploaded to code scanning: the App may not (give it the \
-             security_events permission, and turn code scanning on): {message}"
+            "SARIF not uploaded to code scanning (the App needs the security_events permission, \
+             and code scanning must be on): {message}"
         ))),
         Err(e) if !e.is_transient() => Ok(Some(format!("SARIF not uploaded: {e}"))),
         Err(e) => Err(e.into()),

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use opsmith::repo_config::Severity as Threshold;
 use opsmith::report::{replace_scan_section, sarif_upload, scan_check_run, scan_section};
 use opsmith::scan::{
-    ImageBuild, ScanError, ScanOutcome, ScanRun, ServiceScan, Severity, Target, Trivy,
+    BuildOutcome, ScanError, ScanOutcome, ScanRun, ServiceScan, Severity, Target, Trivy,
 };
 
 /// A fake AWS key pair, assembled so this file holds no key-shaped text itself.
@@ -150,7 +150,10 @@ fn a_planted_key_is_a_secret_finding_and_never_shown() {
         services: vec![ServiceScan {
             name: "api".into(),
             image: "opsmith/demo-api:local".into(),
-            build: ImageBuild::Built { seconds: 1.0 },
+            build: BuildOutcome::Built {
+                image: "opsmith/test:1".into(),
+                seconds: 1.0,
+            },
             scan: ScanOutcome::Scanned(report.clone()),
         }],
         configuration: ScanOutcome::NotRun,

@@ -11,7 +11,7 @@ use crate::queue::PUBLISH_BRANCH;
 use crate::repo_config::RepoSettings;
 use crate::report::{self, combine_sarif, replace_scan_section, scan_check_run, scan_section};
 use crate::scan::workspace::{Workspace, WorkspaceScan, build_and_scan};
-use crate::scan::{ImageBuild, ScanOutcome, ScanRun, ServiceScan, Trivy};
+use crate::scan::{BuildOutcome, ScanOutcome, ScanRun, ServiceScan, Trivy};
 use serde_json::json;
 use std::path::Path;
 
@@ -134,7 +134,7 @@ fn unscanned(input: &ScanInput<'_>, context: &Context, reason: &str) -> ScanRun 
             .map(|view| ServiceScan {
                 name: view.service.name.clone(),
                 image: String::new(),
-                build: ImageBuild::Skipped {
+                build: BuildOutcome::Skipped {
                     reason: reason.to_string(),
                 },
                 scan: ScanOutcome::NotRun,
@@ -212,7 +212,7 @@ async fn upload_sarif(
 /// The first failed build, as the job's failure reason.
 fn failed_build(run: &ScanRun) -> Option<String> {
     run.services.iter().find_map(|s| match &s.build {
-        ImageBuild::Failed { step, .. } => Some(format!(
+        BuildOutcome::Failed { step, .. } => Some(format!(
             "the image of {} failed to build at step {step}",
             s.name
         )),

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::SUMMARY_MAX;
 use super::markdown::{MAX_ITEM_CHARS, code, text};
 use crate::scan::{
-    Conclusion, Finding, ImageBuild, Misconfiguration, ScanOutcome, ScanReport, ScanRun,
+    BuildOutcome, Conclusion, Finding, Misconfiguration, ScanOutcome, ScanReport, ScanRun,
     SecretFinding, Severity,
 };
 
@@ -131,7 +131,7 @@ fn check_title(run: &ScanRun) -> String {
     let failed: Vec<&str> = run
         .services
         .iter()
-        .filter(|s| matches!(s.build, ImageBuild::Failed { .. }))
+        .filter(|s| matches!(s.build, BuildOutcome::Failed { .. }))
         .map(|s| s.name.as_str())
         .collect();
     let mut parts = Vec::new();
@@ -173,7 +173,7 @@ fn check_title(run: &ScanRun) -> String {
         let skipped = run
             .services
             .iter()
-            .any(|s| matches!(s.build, ImageBuild::Skipped { .. }));
+            .any(|s| matches!(s.build, BuildOutcome::Skipped { .. }));
         return if skipped {
             "Build skipped; no findings in what was scanned".into()
         } else {
@@ -295,7 +295,7 @@ fn render(run: &ScanRun, max: usize) -> String {
     for service in &run.services {
         let name = code(&service.name, false);
         let details = service.scan.report().is_some_and(|r| !r.is_clean());
-        let problem = !matches!(service.build, ImageBuild::Built { .. })
+        let problem = !matches!(service.build, BuildOutcome::Built { .. })
             || matches!(service.scan, ScanOutcome::Failed(_));
         if !details && !problem {
             continue;
@@ -343,7 +343,7 @@ fn verdict(run: &ScanRun) -> String {
             if run
                 .services
                 .iter()
-                .any(|s| matches!(s.build, ImageBuild::Failed { .. }))
+                .any(|s| matches!(s.build, BuildOutcome::Failed { .. }))
             {
                 reasons.push("an image did not build".to_string());
             }
@@ -379,9 +379,9 @@ fn summary_table(w: &mut Writer, run: &ScanRun) {
         .iter()
         .map(|s| {
             let build = match &s.build {
-                ImageBuild::Built { seconds } => format!("built in {seconds:.1} s"),
-                ImageBuild::Failed { seconds, .. } => format!("**failed** after {seconds:.1} s"),
-                ImageBuild::Skipped { .. } => "skipped".to_string(),
+                BuildOutcome::Built { seconds, .. } => format!("built in {seconds:.1} s"),
+                BuildOutcome::Failed { seconds, .. } => format!("**failed** after {seconds:.1} s"),
+                BuildOutcome::Skipped { .. } => "skipped".to_string(),
             };
             let counts = match &s.scan {
                 ScanOutcome::Scanned(r) => counts_cells(r),
@@ -422,17 +422,17 @@ fn counts_cells(r: &ScanReport) -> String {
     )
 }
 
-fn build_notes(w: &mut Writer, build: &ImageBuild) {
+fn build_notes(w: &mut Writer, build: &BuildOutcome) {
     match build {
-        ImageBuild::Built { .. } => {}
-        ImageBuild::Skipped { reason } => {
+        BuildOutcome::Built { .. } => {}
+        BuildOutcome::Skipped { reason } => {
             let reason = reason.strip_prefix("build skipped: ").unwrap_or(reason);
             w.push(&format!(
                 "build skipped: {}\n\n",
                 text(reason, MAX_ITEM_CHARS)
             ));
         }
-        ImageBuild::Failed {
+        BuildOutcome::Failed {
             step,
             log_tail,
             seconds,
@@ -824,13 +824,16 @@ mod tests {
                 ServiceScan {
                     name: "web".into(),
                     image: "opsmith/shop-web:local".into(),
-                    build: ImageBuild::Built { seconds: 12.34 },
+                    build: BuildOutcome::Built {
+                        image: "opsmith/test:1".into(),
+                        seconds: 12.34,
+                    },
                     scan: ScanOutcome::Scanned(image),
                 },
                 ServiceScan {
                     name: "worker".into(),
                     image: "opsmith/shop-worker:local".into(),
-                    build: ImageBuild::Failed {
+                    build: BuildOutcome::Failed {
                         step: "RUN pip install -r requirements.txt".into(),
                         log_tail: vec![
                             "Collecting flask".into(),
@@ -887,7 +890,7 @@ mod tests {
     fn repository_text_is_escaped() {
         let mut run = real_run();
         run.services[0].name = "<img src=x>|@team".into();
-        run.services[1].build = ImageBuild::Failed {
+        run.services[1].build = BuildOutcome::Failed {
             step: "RUN echo `x` <b>".into(),
             log_tail: vec![
                 "```".into(),
@@ -964,7 +967,7 @@ mod tests {
     #[test]
     fn a_long_build_log_keeps_its_end() {
         let mut run = real_run();
-        run.services[1].build = ImageBuild::Failed {
+        run.services[1].build = BuildOutcome::Failed {
             step: "RUN make".into(),
             log_tail: (0..200)
                 .map(|i| format!("line {i} {}", "x".repeat(400)))
@@ -1015,7 +1018,7 @@ mod tests {
             services: vec![ServiceScan {
                 name: "api".into(),
                 image: "opsmith/x-api:local".into(),
-                build: ImageBuild::Skipped {
+                build: BuildOutcome::Skipped {
                     reason: "build skipped: no Docker engine at unix:///var/run/docker.sock".into(),
                 },
                 scan: ScanOutcome::NotRun,

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::workspace::{Workspace, build_and_scan, safe_name};
-use super::{Conclusion, ImageBuild, ScanOutcome, ScanReport, ScanRun, Trivy, TrivyScan};
+use super::{BuildOutcome, Conclusion, ScanOutcome, ScanReport, ScanRun, Trivy, TrivyScan};
 use crate::analyze::{AnalyzeOptions, analyze};
 use crate::build::{BuildSettings, Engine};
 use crate::generate::{Context, GenerateSettings, generate};
@@ -207,8 +207,8 @@ pub fn json_report(result: &LocalScanResult) -> Value {
         .zip(per_service)
         .map(|(s, misconfigurations)| {
             let (ok, seconds, error) = match &s.build {
-                ImageBuild::Built { seconds } => (true, Some(*seconds), None),
-                ImageBuild::Failed {
+                BuildOutcome::Built { seconds, .. } => (true, Some(*seconds), None),
+                BuildOutcome::Failed {
                     step,
                     log_tail,
                     seconds,
@@ -223,7 +223,7 @@ pub fn json_report(result: &LocalScanResult) -> Value {
                             .unwrap_or_default()
                     )),
                 ),
-                ImageBuild::Skipped { reason } => (false, None, Some(reason.clone())),
+                BuildOutcome::Skipped { reason } => (false, None, Some(reason.clone())),
             };
             let error = error.or_else(|| match &s.scan {
                 ScanOutcome::Failed(e) => Some(format!("scan failed: {e}")),
@@ -260,10 +260,10 @@ pub fn text_report(result: &LocalScanResult) -> String {
     for s in &run.services {
         let _ = write!(out, "{}  {}  ", clean(&s.name), clean(&s.image));
         match &s.build {
-            ImageBuild::Built { seconds } => {
+            BuildOutcome::Built { seconds, .. } => {
                 let _ = writeln!(out, "built in {seconds:.1} s");
             }
-            ImageBuild::Failed {
+            BuildOutcome::Failed {
                 step,
                 log_tail,
                 seconds,
@@ -277,7 +277,7 @@ pub fn text_report(result: &LocalScanResult) -> String {
                     let _ = writeln!(out, "  | {}", clean(line));
                 }
             }
-            ImageBuild::Skipped { reason } => {
+            BuildOutcome::Skipped { reason } => {
                 let _ = writeln!(out, "{}", clean(reason));
             }
         }

@@ -243,23 +243,8 @@ pub fn conclusion(report: &ScanReport, threshold: repo_config::Severity) -> Conc
     }
 }
 
-/// How a service's image build ended, as the reports show it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ImageBuild {
-    Built {
-        seconds: f64,
-    },
-    /// The build ran and failed at `step`; `log_tail` is the end of its output.
-    Failed {
-        step: String,
-        log_tail: Vec<String>,
-        seconds: f64,
-    },
-    /// The build did not run (no Docker engine, builds disabled, …).
-    Skipped {
-        reason: String,
-    },
-}
+/// How a service's image build ended (the reports show it as the build module gives it).
+pub use crate::build::BuildOutcome;
 
 /// Whether a scan ran and what it gave.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -286,7 +271,7 @@ pub struct ServiceScan {
     pub name: String,
     /// The image tag built (or that would have been).
     pub image: String,
-    pub build: ImageBuild,
+    pub build: BuildOutcome,
     pub scan: ScanOutcome,
 }
 
@@ -306,9 +291,9 @@ impl ScanRun {
         let mut result = Conclusion::Success;
         for service in &self.services {
             match &service.build {
-                ImageBuild::Failed { .. } => return Conclusion::Failure,
-                ImageBuild::Skipped { .. } => result = result.max(Conclusion::Neutral),
-                ImageBuild::Built { .. } => {}
+                BuildOutcome::Failed { .. } => return Conclusion::Failure,
+                BuildOutcome::Skipped { .. } => result = result.max(Conclusion::Neutral),
+                BuildOutcome::Built { .. } => {}
             }
         }
         let scans = self
@@ -441,7 +426,7 @@ mod tests {
             threshold: Threshold::Critical,
         };
         assert_eq!(
-            run(ImageBuild::Failed {
+            run(BuildOutcome::Failed {
                 step: "RUN false".into(),
                 log_tail: vec![],
                 seconds: 1.0
@@ -450,14 +435,18 @@ mod tests {
             Conclusion::Failure
         );
         assert_eq!(
-            run(ImageBuild::Skipped {
+            run(BuildOutcome::Skipped {
                 reason: "no engine".into()
             })
             .conclusion(),
             Conclusion::Neutral
         );
         assert_eq!(
-            run(ImageBuild::Built { seconds: 1.0 }).conclusion(),
+            run(BuildOutcome::Built {
+                image: "opsmith/test:1".into(),
+                seconds: 1.0
+            })
+            .conclusion(),
             Conclusion::Success
         );
     }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{ImageBuild, ScanOutcome, ScanRun, ServiceScan, Target, Trivy, TrivyScan};
+use super::{ScanOutcome, ScanRun, ServiceScan, Target, Trivy, TrivyScan};
 use crate::build::{BuildOutcome, BuildRequest, BuildSettings, Engine, image_tag};
 use crate::generate::{Context, ServiceView};
 use crate::repo_config;
@@ -85,7 +85,7 @@ pub async fn build_and_scan(
         services.push(ServiceScan {
             name: name.clone(),
             image: tag,
-            build: image_build(build),
+            build,
             scan,
         });
         service_dirs.push(view.service.path.clone());
@@ -237,22 +237,6 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-fn image_build(outcome: BuildOutcome) -> ImageBuild {
-    match outcome {
-        BuildOutcome::Built { seconds, .. } => ImageBuild::Built { seconds },
-        BuildOutcome::Failed {
-            step,
-            log_tail,
-            seconds,
-        } => ImageBuild::Failed {
-            step,
-            log_tail,
-            seconds,
-        },
-        BuildOutcome::Skipped { reason } => ImageBuild::Skipped { reason },
-    }
 }
 
 #[cfg(test)]

@@ -1319,3 +1319,49 @@ fn without_the_security_events_permission_the_sarif_upload_is_skipped_with_a_not
     assert!(stand_in.world().sarifs.is_empty());
     stand_in.assert_no_violations();
 }
+
+#[test]
+fn the_scan_command_scans_again_and_updates_the_report_in_place() {
+    let stand_in = stand_in_with(&["shop"]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start(&stand_in, &sqlite_url(dir.path()), dir.path(), "app");
+    let scans = || {
+        stand_in
+            .world()
+            .check_runs
+            .iter()
+            .filter(|c| c.fields["name"] == "opsmith scan")
+            .count()
+    };
+    let generate = comment(&stand_in, "shop", ISSUE, 9701, "alice", "/opsmith generate");
+    assert_eq!(app.deliver("issue_comment", "generate", &generate), 202);
+    wait_until("the first scan", Duration::from_secs(90), &app, || {
+        scans() == 1
+    });
+    let head = stand_in.git.branch_head(OWNER, "shop", "opsmith/devops");
+
+    let scan = comment(&stand_in, "shop", ISSUE, 9702, "alice", "/opsmith scan");
+    assert_eq!(app.deliver("issue_comment", "scan", &scan), 202);
+    wait_until("the second scan", Duration::from_secs(90), &app, || {
+        scans() == 2
+    });
+    wait_until("the command is done", Duration::from_secs(30), &app, || {
+        bot_comments(&stand_in, "shop", ISSUE)
+            .iter()
+            .any(|c| c.contains("Done"))
+    });
+    let body = open_pull_body(&stand_in, "shop").unwrap();
+    assert_eq!(
+        body.matches(opsmith::report::SCAN_START).count(),
+        1,
+        "one scan section, replaced in place"
+    );
+    assert!(!body.contains(opsmith::report::SCAN_PLACEHOLDER));
+    assert_eq!(
+        stand_in.git.branch_head(OWNER, "shop", "opsmith/devops"),
+        head,
+        "nothing new to push"
+    );
+    assert_eq!(stand_in.world().pulls.len(), 1);
+    stand_in.assert_no_violations();
+}

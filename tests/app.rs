@@ -554,17 +554,30 @@ fn killed_mid_run_and_restarted_every_job_completes_once() {
     for (id, payload) in &deliveries {
         assert_eq!(first.deliver("issue_comment", id, payload), 202);
     }
-    // Kill it while jobs are running.
-    wait_until(
-        "some jobs have run",
-        Duration::from_secs(120),
-        &first,
-        || stand_in.world().calls("POST", "/repos/acme/").len() >= 30,
-    );
-    first.kill();
+    // Kill it while a job is running: the database must show one still running afterwards (a job
+    // can end between the look and the kill; then start again and retry).
+    let rt = runtime();
+    let store = rt
+        .block_on(Store::connect_with(&url, StoreSettings::default()))
+        .unwrap();
+    let mut interrupted = false;
+    for round in 0..10 {
+        wait_until("a job is running", Duration::from_secs(120), &first, || {
+            rt.block_on(store.queue_depth())
+                .is_ok_and(|depth| depth.running > 0)
+        });
+        first.kill();
+        let jobs_now = rt.block_on(jobs(&store, &deliveries));
+        if jobs_now.iter().any(|j| j.status == JobStatus::Running) {
+            interrupted = true;
+            break;
+        }
+        first = App::start(&stand_in, &url, dir.path(), &format!("again-{round}"));
+    }
+    rt.block_on(store.close());
+    assert!(interrupted, "no kill landed while a job was running");
 
     let second = App::start(&stand_in, &url, dir.path(), "second");
-    let rt = runtime();
     let all = ended_jobs(&rt, &url, &deliveries, &second);
     let failed: Vec<_> = all
         .iter()
@@ -573,7 +586,7 @@ fn killed_mid_run_and_restarted_every_job_completes_once() {
     assert!(failed.is_empty(), "jobs that did not succeed: {failed:#?}");
     assert!(
         all.iter().any(|j| j.attempts > 1),
-        "the kill interrupted no job, so this proved nothing"
+        "the interrupted job was taken again after its lease expired"
     );
     assert_one_pull_per_repository(&stand_in, &repos);
     stand_in.assert_no_violations();
